@@ -1,0 +1,219 @@
+"""Check the built docs site (site/, from `bash .ci/docs`) in headless Chromium.
+
+Serves the site on 127.0.0.1 (a free port, stopped at the end) and opens it in headless Debian Chromium:
+
+1. the API page of the model class (`--api SpatialVAE`, found by name: the page with a heading reading exactly
+   that name) renders: the heading is visible, a code block after it holds the signature (`NAME(` plus at least
+   one parameter line) and the docstring text follows;
+2. figures load: every <img> in the content of every page is decoded by the browser (naturalWidth > 0), at
+   least `--min-figures` of them exist (notebook outputs or the paper figures), and none is broken;
+3. a screenshot of the API entry is written (`--screenshot`, default /tmp/spatial_vae_docs_api.png) and must not
+   be a blank page.
+
+How: a small check page, served beside the site (never written into it), loads each page in a same-origin
+<iframe>; its load event waits for them, then a script inspects their DOM and writes a JSON verdict that
+`chromium --dump-dom` prints. Exits 1 on any failure and prints what was checked.
+
+Usage: python .ci/check_docs.py [--site site] [--api SpatialVAE] [--min-figures 1] [--screenshot PATH]
+"""
+import argparse, functools, html, json, os, re, shutil, subprocess, sys, tempfile, threading
+from html.parser import HTMLParser
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--hide-scrollbars", "--mute-audio"]
+
+CHECK_JS = r"""
+const CFG = JSON.parse(document.getElementById('cfg').textContent);
+function headingFor(doc, name) {
+  for (const h of doc.querySelectorAll('h1,h2,h3,h4,h5,h6'))
+    if (h.textContent.replace(/[¶#]/g, '').trim() === name) return h;
+  return null;
+}
+function visible(el) {
+  const r = el.getBoundingClientRect(), s = el.ownerDocument.defaultView.getComputedStyle(el);
+  return r.width > 0 && r.height > 0 && s.display !== 'none' && s.visibility !== 'hidden';
+}
+function apiCheck(doc, name) {
+  const h = headingFor(doc, name);
+  if (!h) return {found: false};
+  const level = +h.tagName[1], after = [];
+  // elements after the heading up to the next heading of the same or a higher level (document order)
+  const walker = doc.createTreeWalker(doc.body, NodeFilter.SHOW_ELEMENT);
+  walker.currentNode = h;
+  let n;
+  while ((n = walker.nextNode())) {
+    if (/^H[1-6]$/.test(n.tagName) && +n.tagName[1] <= level) break;
+    if (!h.contains(n)) after.push(n);
+  }
+  const pres = after.filter(e => e.tagName === 'PRE' && visible(e)).map(e => e.textContent);
+  const sig = pres.find(t => t.includes(name + '(')) || '';
+  const text = after.filter(e => e.tagName === 'P' && visible(e)).map(e => e.textContent.trim()).filter(t => t);
+  return {found: true, heading_visible: visible(h), heading_tag: h.tagName, id: h.id,
+          signature: sig.trim(), signature_lines: sig.trim().split('\n').length, doc: text.slice(0, 2)};
+}
+function imgCheck(doc) {
+  const scope = doc.querySelector('.md-content') || doc.body;
+  return Array.from(scope.querySelectorAll('img')).map(i => ({
+    src: (i.getAttribute('src') || '').slice(0, 80), complete: i.complete,
+    naturalWidth: i.naturalWidth, naturalHeight: i.naturalHeight, shownWidth: i.getBoundingClientRect().width}));
+}
+window.addEventListener('load', () => {
+  const out = {pages: {}};
+  for (const f of document.querySelectorAll('iframe')) {
+    const url = f.dataset.url, doc = f.contentDocument;
+    const page = {loaded: !!(doc && doc.body && doc.body.childElementCount), title: doc ? doc.title : null};
+    if (page.loaded) {
+      page.images = imgCheck(doc);
+      if (url === CFG.api_url) page.api = apiCheck(doc, CFG.api);
+    }
+    out.pages[url] = page;
+  }
+  const pre = document.createElement('pre'); pre.id = 'result';
+  pre.textContent = '@@VER' + 'DICT@@' + JSON.stringify(out) + '@@END' + 'VERDICT@@';
+  document.body.appendChild(pre);
+});
+"""
+
+
+class Headings(HTMLParser):
+    "Collect heading texts of one HTML page."
+    def __init__(self):
+        super().__init__(); self.cur, self.found = None, []
+    def handle_starttag(self, tag, attrs):
+        if re.fullmatch(r"h[1-6]", tag): self.cur = []
+    def handle_endtag(self, tag):
+        if re.fullmatch(r"h[1-6]", tag) and self.cur is not None:
+            self.found.append("".join(self.cur).replace("¶", "").strip()); self.cur = None
+    def handle_data(self, d):
+        if self.cur is not None: self.cur.append(d)
+
+
+def page_urls(site: Path):
+    "URL paths of the site's pages (directory URLs), skipping 404 and search."
+    out = []
+    for p in sorted(site.rglob("index.html")):
+        rel = p.parent.relative_to(site).as_posix()
+        if rel.startswith(("search", "assets")): continue
+        out.append("/" if rel == "." else f"/{rel}/")
+    return out
+
+
+def find_api_page(site: Path, name: str):
+    for url in page_urls(site):
+        p = Headings(); p.feed((site / url.strip("/") / "index.html").read_text(errors="replace"))
+        if name in p.found: return url
+    return None
+
+
+def check_page(urls, api, api_url):
+    frames = "\n".join(f'<iframe data-url="{html.escape(u)}" src="{html.escape(u)}" '
+                       f'width="1280" height="30000" loading="eager"></iframe>' for u in urls)
+    cfg = json.dumps({"api": api, "api_url": api_url})
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>docs check</title></head><body>"
+            f"<script id='cfg' type='application/json'>{html.escape(cfg, quote=False)}</script>{frames}"
+            f"<script>{CHECK_JS}</script></body></html>").encode()
+
+
+def serve(site: Path, extra: bytes):
+    "Serve `site` plus the check page at /__check__.html on 127.0.0.1, a free port, in a thread."
+    class H(SimpleHTTPRequestHandler):
+        def do_GET(self):
+            if self.path.split("?")[0] == "/__check__.html":
+                self.send_response(200); self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(extra))); self.end_headers(); self.wfile.write(extra)
+            else: super().do_GET()
+        def log_message(self, *a): pass
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(H, directory=str(site)))
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv
+
+
+def chromium(exe, args, timeout=120):
+    with tempfile.TemporaryDirectory(prefix="chromium-profile-") as prof:
+        r = subprocess.run([exe, *CHROMIUM_FLAGS, f"--user-data-dir={prof}", *args],
+                           capture_output=True, text=True, timeout=timeout)
+    return r
+
+
+def blank_png(path: Path):
+    "True when the screenshot is missing or a single colour."
+    if not path.exists() or path.stat().st_size == 0: return True
+    try:
+        from PIL import Image
+    except ImportError:
+        return path.stat().st_size < 2000
+    im = Image.open(path).convert("L")
+    lo, hi = im.getextrema()
+    return hi - lo < 30
+
+
+def main():
+    ap = argparse.ArgumentParser(description="Check the built docs site in headless Chromium.")
+    ap.add_argument("--site", default=str(ROOT / "site"), help="built site directory (bash .ci/docs)")
+    ap.add_argument("--api", default="SpatialVAE", help="name whose API entry must render (the model class)")
+    ap.add_argument("--min-figures", type=int, default=1, help="images that must load, over all pages")
+    ap.add_argument("--screenshot", default=os.path.join(tempfile.gettempdir(), "spatial_vae_docs_api.png"))
+    ap.add_argument("--chromium", default=shutil.which("chromium") or "/usr/bin/chromium")
+    a = ap.parse_args()
+    site, failures = Path(a.site).resolve(), []
+    def fail(msg): failures.append(msg); print("FAIL:", msg)
+    def ok(msg): print("ok:  ", msg)
+
+    if not (site / "index.html").exists(): sys.exit(f"FAIL: no built site at {site}: run bash .ci/docs first")
+    if not Path(a.chromium).exists(): sys.exit(f"FAIL: chromium not found at {a.chromium} (apt-get install chromium)")
+    urls = page_urls(site)
+    print(f"site {site}: {len(urls)} pages: {' '.join(urls)}")
+    api_url = find_api_page(site, a.api)
+    if api_url: ok(f"API entry '{a.api}' is a heading on page {api_url}")
+    else: fail(f"no page has a heading '{a.api}': its show_doc output is missing (is the notebook that exports "
+               f"{a.api} in nbs/, and did bash .ci/docs run after it?)")
+
+    srv = serve(site, check_page(urls, a.api, api_url))
+    base = f"http://127.0.0.1:{srv.server_address[1]}"
+    try:
+        r = chromium(a.chromium, ["--virtual-time-budget=20000", "--window-size=1280,900", "--dump-dom",
+                                  f"{base}/__check__.html"], timeout=180)
+        m = re.search(r"@@VERDICT@@(.*?)@@ENDVERDICT@@", html.unescape(r.stdout), re.S)
+        if not m:
+            print(r.stderr[-2000:], file=sys.stderr)
+            sys.exit(f"FAIL: chromium returned no verdict (exit {r.returncode}) for {base}/__check__.html")
+        res = json.loads(m.group(1))
+        shot = Path(a.screenshot)
+        if api_url:
+            shot.unlink(missing_ok=True)
+            anchor = res["pages"].get(api_url, {}).get("api", {}).get("id") or ""
+            chromium(a.chromium, ["--window-size=1280,1400", f"--screenshot={shot}",
+                                  f"{base}{api_url}" + (f"#{anchor}" if anchor else "")])
+    finally:
+        srv.shutdown(); srv.server_close()
+    print(f"server on {base} stopped")
+
+    for url, p in res["pages"].items():
+        if not p["loaded"]: fail(f"page {url} did not load in Chromium")
+    if api_url:
+        api = res["pages"].get(api_url, {}).get("api") or {}
+        if not api.get("found"): fail(f"Chromium shows no heading '{a.api}' on {api_url}")
+        else:
+            (ok if api["heading_visible"] else fail)(f"heading {api['heading_tag']} '{a.api}' visible on {api_url}")
+            sig = api["signature"]
+            if f"{a.api}(" in sig and api["signature_lines"] >= 2:
+                ok(f"signature renders ({api['signature_lines']} lines): {' '.join(sig.split())[:110]}")
+            else: fail(f"no visible signature code block '{a.api}(...)' with parameters after the heading: {sig!r}")
+            (ok if api["doc"] else fail)(f"docstring text after the signature: {api['doc'][:1]}")
+        (fail if blank_png(shot) else ok)(f"screenshot of the API entry: {shot}")
+    imgs = [(u, i) for u, p in res["pages"].items() for i in p.get("images", [])]
+    good = [(u, i) for u, i in imgs if i["naturalWidth"] > 0 and i["naturalHeight"] > 0]
+    bad = [(u, i) for u, i in imgs if not (i["naturalWidth"] > 0 and i["naturalHeight"] > 0)]
+    for u, i in bad: fail(f"broken image on {u}: src={i['src']!r} (naturalWidth={i['naturalWidth']})")
+    for u, i in good[:8]: ok(f"image loads on {u}: {i['naturalWidth']}x{i['naturalHeight']} px, src={i['src'][:60]!r}")
+    msg = f"{len(good)} image(s) load over {len(res['pages'])} pages (need >= {a.min_figures})"
+    (ok if len(good) >= a.min_figures else fail)(msg)
+    print(f"\n{'FAILED' if failures else 'PASSED'}: docs check ({len(failures)} failure(s))")
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__": main()
