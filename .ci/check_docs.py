@@ -118,11 +118,22 @@ def check_page(urls, api, api_url):
             f"<script>{CHECK_JS}</script></body></html>").encode()
 
 
-def serve(site: Path, extra: bytes):
-    "Serve `site` plus the check page at /__check__.html on 127.0.0.1, a free port, in a thread."
+def shot_page(url, anchor):
+    "A page showing `url` in a full-window iframe scrolled to the element `anchor` (for the screenshot)."
+    js = ("const f=document.getElementById('f');f.addEventListener('load',()=>{const d=f.contentDocument;"
+          f"const e=d.getElementById({json.dumps(anchor)});"
+          "if(e)f.contentWindow.scrollTo(0,e.getBoundingClientRect().top+f.contentWindow.scrollY-70);});")
+    return (f"<!doctype html><html><head><meta charset='utf-8'><style>html,body{{margin:0;height:100%;overflow:hidden}}"
+            f"iframe{{border:0;width:100%;height:100%;display:block}}</style></head><body>"
+            f"<iframe id='f' src='{html.escape(url)}'></iframe><script>{js}</script></body></html>").encode()
+
+
+def serve(site: Path, pages: dict):
+    "Serve `site` plus generated `pages` ({path: bytes}, e.g. the check page) on 127.0.0.1, a free port, in a thread."
     class H(SimpleHTTPRequestHandler):
         def do_GET(self):
-            if self.path.split("?")[0] == "/__check__.html":
+            extra = pages.get(self.path.split("?")[0])
+            if extra is not None:
                 self.send_response(200); self.send_header("Content-Type", "text/html; charset=utf-8")
                 self.send_header("Content-Length", str(len(extra))); self.end_headers(); self.wfile.write(extra)
             else: super().do_GET()
@@ -172,7 +183,8 @@ def main():
     else: fail(f"no page has a heading '{a.api}': its show_doc output is missing (is the notebook that exports "
                f"{a.api} in nbs/, and did bash .ci/docs run after it?)")
 
-    srv = serve(site, check_page(urls, a.api, api_url))
+    pages = {"/__check__.html": check_page(urls, a.api, api_url)}
+    srv = serve(site, pages)
     base = f"http://127.0.0.1:{srv.server_address[1]}"
     try:
         r = chromium(a.chromium, ["--virtual-time-budget=20000", "--window-size=1280,900", "--dump-dom",
@@ -186,8 +198,9 @@ def main():
         if api_url:
             shot.unlink(missing_ok=True)
             anchor = res["pages"].get(api_url, {}).get("api", {}).get("id") or ""
-            chromium(a.chromium, ["--window-size=1280,1400", f"--screenshot={shot}",
-                                  f"{base}{api_url}" + (f"#{anchor}" if anchor else "")])
+            pages["/__shot__.html"] = shot_page(api_url, anchor)
+            chromium(a.chromium, ["--virtual-time-budget=10000", "--window-size=1280,1100", f"--screenshot={shot}",
+                                  f"{base}/__shot__.html"])
     finally:
         srv.shutdown(); srv.server_close()
     print(f"server on {base} stopped")

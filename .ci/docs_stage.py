@@ -12,6 +12,7 @@ processing (the step `nbdev_proc_nbs` performs before Quarto: show_doc API outpu
 - the nav is written in the story order: Home (index), 00_data ... 07_cli, Experiments, Paper figures.
 
 Usage: python .ci/docs_stage.py [--proc _proc] [--out _proc/_mkdocs] [--config _proc/_mkdocs.yml]
+       python .ci/docs_stage.py --lint             # cells that mix imports with code (they break docs processing)
        python .ci/docs_stage.py --quarto-sidebar   # (re)write nbs/sidebar.yml in the same order, for Quarto users
 """
 import argparse, json, re, shutil
@@ -119,6 +120,26 @@ def quarto_sidebar(nbs: Path):
     print(f"wrote {nbs/'sidebar.yml'}")
 
 
+def lint(nbs: Path):
+    "Cells nbdev's docs processing runs out of context: imports mixed with other code (see the nbdev FAQ)."
+    import ast, warnings
+    from nbdev.process import NBProcessor
+    from nbdev.processors import _do_eval
+    bad = []
+    for p in nb_files(nbs):
+        for c in NBProcessor(p, procs=[]).nb.cells:   # cells with parsed directives, as nbdev sees them
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore"); run = _do_eval(c)
+                trees = c.parsed_() if run else None
+            except SyntaxError: continue
+            if not trees or c.directives_.keys() & {"export", "exports", "exporti", "exec_doc"}: continue
+            if any(isinstance(n, (ast.Expr, ast.Assign)) for t in trees for n in ast.walk(t)):
+                bad.append(f"{p.relative_to(ROOT)} cell {c.idx_}: {c.source.splitlines()[0][:70]!r}")
+    for b in bad: print("  runs during docs processing without the cells before it (imports mixed with code):", b)
+    return bad
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--proc", default=str(ROOT / "_proc"))
@@ -126,8 +147,14 @@ def main():
     ap.add_argument("--config", default=str(ROOT / "_proc" / "_mkdocs.yml"))
     ap.add_argument("--site", default=str(ROOT / "site"))
     ap.add_argument("--quarto-sidebar", action="store_true")
+    ap.add_argument("--lint", action="store_true", help="list cells that break nbdev's docs processing")
     a = ap.parse_args()
     if a.quarto_sidebar: return quarto_sidebar(ROOT / "nbs")
+    if a.lint:
+        if lint(ROOT / "nbs"):
+            print("These cells run during docs processing without the notebook's earlier cells: move the imports into "
+                  "an imports cell (nbdev FAQ: keep imports in cells of their own).")
+        return
     proc, out = Path(a.proc), Path(a.out)
     if not any(nb_files(proc)): raise SystemExit(f"no processed notebooks in {proc}: run nbdev's proc_nbs first")
     shutil.rmtree(out, ignore_errors=True)
