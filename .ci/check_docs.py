@@ -8,7 +8,9 @@ Serves the site on 127.0.0.1 (a free port, stopped at the end) and opens it in h
 2. figures load: every <img> in the content of every page is decoded by the browser (naturalWidth > 0), at
    least `--min-figures` of them exist (notebook outputs or the paper figures), and none is broken;
 3. a screenshot of the API entry is written (`--screenshot`, default /tmp/spatial_vae_docs_api.png) and must not
-   be a blank page.
+   be a blank page;
+4. every page loads, and the sidebar reads as the story: Home, the numbered notebooks in order, then the
+   folders (experiments), then other pages.
 
 How: a small check page, served beside the site (never written into it), loads each page in a same-origin
 <iframe>; its load event waits for them, then a script inspects their DOM and writes a JSON verdict that
@@ -68,6 +70,9 @@ window.addEventListener('load', () => {
     const page = {loaded: !!(doc && doc.body && doc.body.childElementCount), title: doc ? doc.title : null};
     if (page.loaded) {
       page.images = imgCheck(doc);
+      if (url === '/') page.nav = Array.from(doc.querySelectorAll('.md-sidebar--primary a.md-nav__link[href]'))
+        .filter(a => !a.getAttribute('href').startsWith('#'))
+        .map(a => ({text: a.textContent.trim(), href: new URL(a.getAttribute('href'), f.src).pathname}));
       if (url === CFG.api_url) page.api = apiCheck(doc, CFG.api);
     }
     out.pages[url] = page;
@@ -218,6 +223,18 @@ def main():
             else: fail(f"no visible signature code block '{a.api}(...)' with parameters after the heading: {sig!r}")
             (ok if api["doc"] else fail)(f"docstring text after the signature: {api['doc'][:1]}")
         (fail if blank_png(shot) else ok)(f"screenshot of the API entry: {shot}")
+    nav = [n for n in res["pages"].get("/", {}).get("nav", []) if n["href"] in res["pages"]]
+    order = [n["href"] for n in nav]
+    def rank(h):   # the story: home, numbered notebooks in order, then folders (experiments), then other pages
+        parts = h.strip("/").split("/")
+        num = lambda t: int(t.split("_")[0]) if re.match(r"\d+_", t) else 10**6
+        if h == "/": return (0, "", 0)
+        if len(parts) == 1: return (1, "", num(parts[0])) if num(parts[0]) < 10**6 else (3, parts[0], 0)
+        return (2, parts[0], num(parts[-1]))
+    if not order: fail("no sidebar (primary nav) found on the home page")
+    elif order == sorted(order, key=rank) and order[0] == "/":
+        ok(f"sidebar reads in story order: {' > '.join(n['text'] for n in nav)}")
+    else: fail(f"sidebar is not in story order (home, 00_..., folders): {order}")
     imgs = [(u, i) for u, p in res["pages"].items() for i in p.get("images", [])]
     good = [(u, i) for u, i in imgs if i["naturalWidth"] > 0 and i["naturalHeight"] > 0]
     bad = [(u, i) for u, i in imgs if not (i["naturalWidth"] > 0 and i["naturalHeight"] > 0)]
