@@ -9,7 +9,7 @@ Serves the site on 127.0.0.1 (a free port, stopped at the end) and opens it in h
    least `--min-figures` of them exist (notebook outputs or the paper figures), and none is broken;
 3. a screenshot of the API entry is written (`--screenshot`, default /tmp/spatial_vae_docs_api.png) and must not
    be a blank page;
-4. every page loads, and the sidebar reads as the story: Home, the numbered notebooks in order, then the
+4. every page loads, every table-of-contents link points to a heading on its page, and the sidebar reads as the story: Home, the numbered notebooks in order, then the
    folders (experiments), then other pages.
 
 How: a small check page, served beside the site (never written into it), loads each page in a same-origin
@@ -70,6 +70,8 @@ window.addEventListener('load', () => {
     const page = {loaded: !!(doc && doc.body && doc.body.childElementCount), title: doc ? doc.title : null};
     if (page.loaded) {
       page.images = imgCheck(doc);
+      page.broken_anchors = Array.from(doc.querySelectorAll('.md-sidebar--secondary a[href^="#"]'))
+        .map(a => decodeURIComponent(a.getAttribute('href').slice(1))).filter(id => id && !doc.getElementById(id));
       if (url === '/') page.nav = Array.from(doc.querySelectorAll('.md-sidebar--primary a.md-nav__link[href]'))
         .filter(a => !a.getAttribute('href').startsWith('#'))
         .map(a => ({text: a.textContent.trim(), href: new URL(a.getAttribute('href'), f.src).pathname}));
@@ -212,6 +214,9 @@ def main():
 
     for url, p in res["pages"].items():
         if not p["loaded"]: fail(f"page {url} did not load in Chromium")
+        elif p.get("broken_anchors"): fail(f"table of contents of {url} links to missing headings: {p['broken_anchors']}")
+    n_ok = sum(1 for p in res["pages"].values() if p["loaded"] and not p.get("broken_anchors"))
+    ok(f"{n_ok}/{len(res['pages'])} pages load and their tables of contents point to existing headings")
     if api_url:
         api = res["pages"].get(api_url, {}).get("api") or {}
         if not api.get("found"): fail(f"Chromium shows no heading '{a.api}' on {api_url}")

@@ -15,7 +15,7 @@ Usage: python .ci/docs_stage.py [--proc _proc] [--out _proc/_mkdocs] [--config _
        python .ci/docs_stage.py --lint             # cells that mix imports with code (they break docs processing)
        python .ci/docs_stage.py --quarto-sidebar   # (re)write nbs/sidebar.yml in the same order, for Quarto users
 """
-import argparse, json, re, shutil
+import argparse, html, json, re, shutil
 from pathlib import Path
 
 import yaml
@@ -48,6 +48,17 @@ def directives(src: str):
 def md_cell(text): return {"cell_type": "markdown", "metadata": {}, "source": text}
 
 
+def html_code_in_headings(md: str) -> str:
+    "`code` -> <code>code</code> in markdown headings: mkdocs-jupyter drops backtick spans from the TOC, which then links to ids that do not exist."
+    out, fence = [], False
+    for line in md.split("\n"):
+        if line.lstrip().startswith(("```", "~~~")): fence = not fence
+        if not fence and re.match(r"^#{1,6}\s", line):
+            line = re.sub(r"`([^`]+)`", lambda m: f"<code>{html.escape(m.group(1))}</code>", line)
+        out.append(line)
+    return "\n".join(out)
+
+
 def stage_notebook(src: Path, dst: Path):
     "Adapt one processed notebook; returns its page title."
     nb = json.loads(src.read_text())
@@ -74,7 +85,12 @@ def stage_notebook(src: Path, dst: Path):
                 cells.append(md_cell("\n\n".join(md))); continue
             c = dict(c, metadata=dict(c.get("metadata", {}), tags=["remove_input"]))
         cells.append(dict(c, source=body))
+    for i, c in enumerate(cells):   # unique cell ids (nbformat 4.5) for the new and the copied cells
+        if c["cell_type"] == "markdown":
+            c["source"] = html_code_in_headings("".join(c["source"]) if isinstance(c["source"], list) else c["source"])
+        cells[i] = dict(c, id=f"cell-{i}")
     nb["cells"] = cells
+    nb["nbformat"], nb["nbformat_minor"] = 4, max(5, nb.get("nbformat_minor", 5))
     dst.parent.mkdir(parents=True, exist_ok=True)
     dst.write_text(json.dumps(nb, indent=1))
     return title or src.stem
