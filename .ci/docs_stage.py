@@ -136,23 +136,54 @@ def quarto_sidebar(nbs: Path):
     print(f"wrote {nbs/'sidebar.yml'}")
 
 
+def _names(trees):
+    """Names a cell loads at run time (not inside function bodies, which resolve later) that it does not define,
+    and the names it defines (assignments, defs, classes, imports, arguments, `except ... as e`)."""
+    import ast
+    loads, defs = set(), set()
+    def visit(n, top=True):
+        if isinstance(n, ast.Name): (loads if isinstance(n.ctx, ast.Load) else defs).add(n.id)
+        elif isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            defs.add(n.name)
+            if isinstance(n, ast.ClassDef):
+                for b in n.body:
+                    if not isinstance(b, (ast.FunctionDef, ast.AsyncFunctionDef)): visit(b)
+            return
+        elif isinstance(n, ast.arg): defs.add(n.arg)
+        elif isinstance(n, ast.ExceptHandler) and n.name: defs.add(n.name)
+        elif isinstance(n, (ast.Import, ast.ImportFrom)):
+            for al in n.names:
+                if al.name == "*":
+                    try:
+                        m = __import__(n.module, fromlist=["*"])
+                        defs.update(getattr(m, "__all__", None) or dir(m))
+                    except Exception: defs.add("*")
+                else: defs.add(al.asname or al.name.split(".")[0])
+        for ch in ast.iter_child_nodes(n): visit(ch)
+    for t in trees: visit(t)
+    return loads - defs, defs
+
+
 def lint(nbs: Path):
-    "Cells nbdev's docs processing runs out of context: imports mixed with other code (see the nbdev FAQ)."
-    import ast, warnings
+    "Cells nbdev's docs processing runs that use names only earlier, unexecuted cells define (imports mixed with code)."
+    import builtins, warnings
     from nbdev.process import NBProcessor
     from nbdev.processors import _do_eval
     bad = []
     for p in nb_files(nbs):
+        known = set(dir(builtins)) | {"show_doc", "get_ipython", "display"}
         for c in NBProcessor(p, procs=[]).nb.cells:   # cells with parsed directives, as nbdev sees them
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore"); run = _do_eval(c)
                 trees = c.parsed_() if run else None
             except SyntaxError: continue
-            if not trees or c.directives_.keys() & {"export", "exports", "exporti", "exec_doc"}: continue
-            if any(isinstance(n, (ast.Expr, ast.Assign)) for t in trees for n in ast.walk(t)):
-                bad.append(f"{p.relative_to(ROOT)} cell {c.idx_}: {c.source.splitlines()[0][:70]!r}")
-    for b in bad: print("  runs during docs processing without the cells before it (imports mixed with code):", b)
+            if not trees: continue
+            free, defs = _names(trees)
+            missing = sorted(free - known) if "*" not in known else []
+            known |= defs
+            if missing: bad.append(f"{p.relative_to(ROOT)} cell {c.idx_} ({c.source.splitlines()[0][:50]!r}) uses {missing}")
+    for b in bad: print("  docs processing runs this cell without the cells before it:", b)
     return bad
 
 
