@@ -201,7 +201,8 @@ def main():
         if lint(ROOT / "nbs"):
             print("These cells run during docs processing without the notebook's earlier cells: move the imports into "
                   "an imports cell (nbdev FAQ: keep imports in cells of their own).")
-        return
+            raise SystemExit(1)
+        return print("lint: no cell that nbdev's docs processing would run out of context")
     proc, out = Path(a.proc), Path(a.out)
     if not any(nb_files(proc)): raise SystemExit(f"no processed notebooks in {proc}: run nbdev's proc_nbs first")
     shutil.rmtree(out, ignore_errors=True)
