@@ -137,30 +137,35 @@ def quarto_sidebar(nbs: Path):
 
 
 def _names(trees):
-    """Names a cell loads at run time (not inside function bodies, which resolve later) that it does not define,
-    and the names it defines (assignments, defs, classes, imports, arguments, `except ... as e`)."""
+    """Names a cell loads when it runs that it does not define, and the names it defines (assignments, defs,
+    classes, imports, arguments, `except ... as e`). Function bodies count only if the cell itself uses the function."""
     import ast
-    loads, defs = set(), set()
-    def visit(n, top=True):
-        if isinstance(n, ast.Name): (loads if isinstance(n.ctx, ast.Load) else defs).add(n.id)
-        elif isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            defs.add(n.name)
-            if isinstance(n, ast.ClassDef):
-                for b in n.body:
-                    if not isinstance(b, (ast.FunctionDef, ast.AsyncFunctionDef)): visit(b)
-            return
-        elif isinstance(n, ast.arg): defs.add(n.arg)
-        elif isinstance(n, ast.ExceptHandler) and n.name: defs.add(n.name)
-        elif isinstance(n, (ast.Import, ast.ImportFrom)):
-            for al in n.names:
-                if al.name == "*":
+    def scan(nodes, loads, defs, bodies):
+        for n in nodes:
+            if isinstance(n, ast.Name): (loads if isinstance(n.ctx, ast.Load) else defs).add(n.id)
+            elif isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                defs.add(n.name); bl, bd = set(), set()
+                scan(n.decorator_list, loads, defs, bodies)
+                scan(list(ast.iter_child_nodes(n.args)) + n.body, bl, bd, bodies)
+                bodies[n.name] = bl - bd
+                continue
+            elif isinstance(n, ast.arg): defs.add(n.arg)
+            elif isinstance(n, ast.ExceptHandler) and n.name: defs.add(n.name)
+            elif isinstance(n, (ast.Import, ast.ImportFrom)):
+                for al in n.names:
+                    if al.name != "*": defs.add(al.asname or al.name.split(".")[0]); continue
                     try:
-                        m = __import__(n.module, fromlist=["*"])
-                        defs.update(getattr(m, "__all__", None) or dir(m))
+                        m = __import__(n.module, fromlist=["*"]); defs.update(getattr(m, "__all__", None) or dir(m))
                     except Exception: defs.add("*")
-                else: defs.add(al.asname or al.name.split(".")[0])
-        for ch in ast.iter_child_nodes(n): visit(ch)
-    for t in trees: visit(t)
+            if isinstance(n, ast.ClassDef): defs.add(n.name)
+            scan(list(ast.iter_child_nodes(n)), loads, defs, bodies)
+    loads, defs, bodies = set(), set(), {}
+    scan(trees, loads, defs, bodies)
+    used, todo = set(), [f for f in bodies if f in loads]
+    while todo:                       # functions the cell calls (directly or through each other)
+        f = todo.pop()
+        if f in used: continue
+        used.add(f); loads |= bodies[f]; todo += [g for g in bodies if g in bodies[f]]
     return loads - defs, defs
 
 
