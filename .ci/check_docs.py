@@ -9,7 +9,7 @@ Serves the site on 127.0.0.1 (a free port, stopped at the end) and opens it in h
    least `--min-figures` of them exist (notebook outputs or the paper figures), and none is broken;
 3. a screenshot of the API entry is written (`--screenshot`, default /tmp/spatial_vae_docs_api.png) and must not
    be a blank page;
-4. every page loads, every table-of-contents link points to a heading on its page, and the sidebar reads as the story: Home, the numbered notebooks in order, then the
+4. every page loads, every table-of-contents link and internal link (page and anchor) exists, and the sidebar reads as the story: Home, the numbered notebooks in order, then the
    folders (experiments), then other pages.
 
 How: a small check page, served beside the site (never written into it), loads each page in a same-origin
@@ -97,6 +97,42 @@ class Headings(HTMLParser):
             self.found.append("".join(self.cur).replace("¶", "").strip()); self.cur = None
     def handle_data(self, d):
         if self.cur is not None: self.cur.append(d)
+
+
+class Links(HTMLParser):
+    "Collect <a href> targets and element ids of one HTML page."
+    def __init__(self):
+        super().__init__(); self.hrefs, self.ids = [], set()
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if a.get("id"): self.ids.add(a["id"])
+        if tag == "a" and a.get("href"): self.hrefs.append(a["href"])
+
+
+def broken_links(site: Path, urls):
+    "Internal links (relative or into the site's own doc_host) whose page or anchor does not exist in the built site."
+    from urllib.parse import urljoin, urlsplit, unquote
+    import configparser
+    c = configparser.ConfigParser(); c.read(ROOT / "settings.ini")
+    host = c["DEFAULT"].get("doc_host", "").rstrip("/") if "DEFAULT" in c else ""
+    parsed = {}
+    def parse(u):
+        if u not in parsed:
+            f = site / u.strip("/") / "index.html" if u.endswith("/") else site / u.strip("/")
+            lp = Links()
+            if f.is_file() and f.suffix == ".html": lp.feed(f.read_text(errors="replace"))
+            parsed[u] = (f.is_file(), lp)
+        return parsed[u]
+    bad = []
+    for u in urls:
+        for h in parse(u)[1].hrefs:
+            if host and h.startswith(host): bad.append((u, h, "points to the Quarto site, not this one")); continue
+            if re.match(r"^[a-z]+:", h) or h.startswith("//"): continue       # external links are not checked
+            t = urlsplit(urljoin("http://x" + u, h))
+            exists, lp = parse(unquote(t.path))
+            if not exists: bad.append((u, h, "no such page")); continue
+            if t.fragment and t.fragment not in lp.ids: bad.append((u, h, "no such anchor"))
+    return bad
 
 
 def page_urls(site: Path):
@@ -215,6 +251,9 @@ def main():
     for url, p in res["pages"].items():
         if not p["loaded"]: fail(f"page {url} did not load in Chromium")
         elif p.get("broken_anchors"): fail(f"table of contents of {url} links to missing headings: {p['broken_anchors']}")
+    links = broken_links(site, urls)
+    for u, h, why in links[:15]: fail(f"link on {u} to {h}: {why}")
+    if not links: ok("every internal link and anchor of every page exists in the built site")
     n_ok = sum(1 for p in res["pages"].values() if p["loaded"] and not p.get("broken_anchors"))
     ok(f"{n_ok}/{len(res['pages'])} pages load and their tables of contents point to existing headings")
     if api_url:

@@ -8,6 +8,7 @@ processing (the step `nbdev_proc_nbs` performs before Quarto: show_doc API outpu
 - `#| echo: false` + `#| output: asis` cells (the show_doc API docs) become markdown cells, so the API entries are
   real headings in the page and its table of contents; other `#| echo: false` cells keep only their outputs;
   `#|` directive lines are stripped from the code that is shown;
+- nbdev's API links into the Quarto site (settings.ini doc_host, e.g. .../data.html#key) become links into this site;
 - `paper/figures/*.png` (written by the experiment notebooks) are copied in and shown on a "Paper figures" page;
 - the nav is written in the story order: Home (index), 00_data ... 07_cli, Experiments, Paper figures.
 
@@ -48,6 +49,16 @@ def directives(src: str):
 def md_cell(text): return {"cell_type": "markdown", "metadata": {}, "source": text}
 
 
+def unlink_code_blocks(md: str) -> str:
+    "nbdev links `names` even inside code fences (docments comments of a signature); there they would show as raw markdown."
+    out, fence = [], False
+    for line in md.split("\n"):
+        if line.lstrip().startswith(("```", "~~~")): fence = not fence
+        elif fence: line = re.sub(r"\[(`[^`]+`)\]\([^)\s]+\)", r"\1", line)
+        out.append(line)
+    return "\n".join(out)
+
+
 def html_code_in_headings(md: str) -> str:
     "`code` -> <code>code</code> in markdown headings: mkdocs-jupyter drops backtick spans from the TOC, which then links to ids that do not exist."
     out, fence = [], False
@@ -59,9 +70,59 @@ def html_code_in_headings(md: str) -> str:
     return "\n".join(out)
 
 
-def stage_notebook(src: Path, dst: Path):
+def doc_base():
+    "The Quarto site's URL prefix (settings.ini doc_host + doc_baseurl) that nbdev writes into its API links."
+    import configparser
+    c = configparser.ConfigParser(); c.read(ROOT / "settings.ini")
+    d = c["DEFAULT"]
+    return d.get("doc_host", "").rstrip("/") + "/" + d.get("doc_baseurl", "").strip("/")
+
+
+def quarto_pages(proc: Path):
+    "Quarto output file (`output-file` of the front matter, e.g. api.html) -> staged page path (04_api)."
+    out = {}
+    for p in nb_files(proc):
+        nb = json.loads(p.read_text())
+        for c in nb["cells"][:1]:
+            s = "".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+            m = FRONT.match(s) if c["cell_type"] == "raw" else None
+            fm = (yaml.safe_load(m.group(1)) or {}) if m else {}
+            rel = p.relative_to(proc).with_suffix("")
+            out[fm.get("output-file", rel.name + ".html")] = rel.as_posix()
+    return out
+
+
+def page_headings(proc: Path):
+    "Staged page path -> lower-cased heading texts (the API entries' anchors) of its notebook."
+    out = {}
+    for p in nb_files(proc):
+        nb = json.loads(p.read_text()); hs = set()
+        for c in nb["cells"]:
+            texts = ["".join(c["source"]) if isinstance(c["source"], list) else c["source"]]
+            texts += ["".join(o["data"]["text/markdown"]) if isinstance(o["data"]["text/markdown"], list) else o["data"]["text/markdown"]
+                      for o in c.get("outputs", []) if "text/markdown" in o.get("data", {})]
+            for t in texts:
+                hs |= {m.strip().strip("`").lower() for m in re.findall(r"^#{1,6}\s+(.+?)\s*$", t, re.M)}
+        out[p.relative_to(proc).with_suffix("").as_posix()] = hs
+    return out
+
+
+def relink(text: str, base: str, pages: dict, depth: int, headings: dict = {}) -> str:
+    "nbdev's links into the (unbuilt) Quarto site -> relative links into this site; `depth` = folder depth of the page."
+    def sub(m):
+        page = pages.get(m.group(1))
+        if page is None: return m.group(0)
+        name = (m.group(2) or "#")[1:]
+        # an entry is headed by its own name (methods too); fall back to the class, then to the page itself
+        cands = [name.rsplit(".", 1)[-1], name.split(".")[0]] if name else []
+        anchor = next((f"#{c}" for c in cands if c.lower() in headings.get(page, {c.lower()})), "")
+        return "../" * (depth + 1) + page + "/" + anchor.lower()
+    return re.sub(re.escape(base) + r"/([\w.-]+\.html)(#[\w.-]+)?", sub, text)
+
+
+def stage_notebook(src: Path, dst: Path, link=lambda t: t):
     "Adapt one processed notebook; returns its page title."
-    nb = json.loads(src.read_text())
+    nb = json.loads(link(src.read_text()))
     cells, title = [], None
     for c in nb["cells"]:
         s = "".join(c["source"]) if isinstance(c["source"], list) else c["source"]
@@ -87,7 +148,8 @@ def stage_notebook(src: Path, dst: Path):
         cells.append(dict(c, source=body))
     for i, c in enumerate(cells):   # unique cell ids (nbformat 4.5) for the new and the copied cells
         if c["cell_type"] == "markdown":
-            c["source"] = html_code_in_headings("".join(c["source"]) if isinstance(c["source"], list) else c["source"])
+            c["source"] = unlink_code_blocks(html_code_in_headings(
+                "".join(c["source"]) if isinstance(c["source"], list) else c["source"]))
         cells[i] = dict(c, id=f"cell-{i}")
     nb["cells"] = cells
     nb["nbformat"], nb["nbformat_minor"] = 4, max(5, nb.get("nbformat_minor", 5))
@@ -211,10 +273,11 @@ def main():
     proc, out = Path(a.proc), Path(a.out)
     if not any(nb_files(proc)): raise SystemExit(f"no processed notebooks in {proc}: run nbdev's proc_nbs first")
     shutil.rmtree(out, ignore_errors=True)
-    titles = {}
+    titles, base, pages, heads = {}, doc_base(), quarto_pages(proc), page_headings(proc)
     for p in nb_files(proc):
         rel = p.relative_to(proc)
-        titles[rel.as_posix()] = stage_notebook(p, out / rel)
+        link = lambda t, d=len(rel.parts) - 1: relink(t, base, pages, d, heads)
+        titles[rel.as_posix()] = stage_notebook(p, out / rel, link)
     n_figs = figures_page(out)
     cfg = yaml.safe_load((ROOT / ".ci" / "mkdocs.yml").read_text())
     cfg.update(docs_dir=str(out), site_dir=str(Path(a.site).resolve()),
