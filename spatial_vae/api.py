@@ -106,7 +106,7 @@ class SpatialVAE:
                       graph_key:str=Key.connectivities, # obsp key of the spatial graph (else a kNN is built)
                       n_neighs:int=6, # k of the kNN graph built when `graph_key` is absent
                       n_bins:int=10, # quantile bins per axis for continuous coordinates
-                      scale:str|None=None, # "global": divide Gaussian features by their largest column std (one factor)
+                      scale:str|None="auto", # "global": divide Gaussian features by their largest column std (one factor); "auto": "global" for `use_rep` features (PCs), else None
                      )->None:
         """Register `adata` for `SpatialVAE`: validate features and coordinates, choose likelihood and mask.
 
@@ -130,7 +130,8 @@ class SpatialVAE:
         if likelihood not in ("gaussian", "nb"): raise ValueError(f"likelihood must be 'auto', 'gaussian' or 'nb', got {likelihood!r}")
         if likelihood == "nb" and not _is_counts(np.nan_to_num(X)):
             raise ValueError("likelihood='nb' needs raw counts (non-negative integers); pass layer='counts' or likelihood='gaussian'")
-        if scale not in (None, "global"): raise ValueError(f"scale must be None or 'global', got {scale!r}")
+        if scale == "auto": scale = "global" if (use_rep is not None and likelihood == "gaussian") else None
+        if scale not in (None, "global"): raise ValueError(f"scale must be 'auto', None or 'global', got {scale!r}")
         if scale == "global" and likelihood == "nb": raise ValueError("scale='global' is for Gaussian features; counts are modelled as they are")
         feature_scale = float(np.nanmax(np.nanstd(X, 0))) if scale == "global" else 1.0
         if not feature_scale > 0: feature_scale = 1.0
