@@ -9,11 +9,17 @@ processing (the step `nbdev_proc_nbs` performs before Quarto: show_doc API outpu
   real headings in the page and its table of contents; other `#| echo: false` cells keep only their outputs;
   `#|` directive lines are stripped from the code that is shown;
 - nbdev's API links into the Quarto site (settings.ini doc_host, e.g. .../data.html#key) become links into this site;
+- Pandoc/Quarto link attributes, which MkDocs' notebook renderer does not know (nbdev's show_doc writes
+  `[source](url){target="_blank" style="float:right; font-size:smaller"}`), become HTML links `<a href target style>`
+  instead of showing as literal `{target=...}` text;
+- LaTeX citations in markdown (`\cite{key}`, `\citep`, `\citet`) become "(Author et al., year)" from paper/refs.bib;
+- MathJax (a pinned npm bundle from `bash .ci/mathjax`, never a CDN) and its configuration are copied into the site
+  and loaded on every page, so `$...$` / `\(...\)` math in markdown renders;
 - `paper/figures/*.png` (written by the experiment notebooks) are copied in and shown on a "Paper figures" page;
 - the nav is written in the story order: Home (index), 00_data ... 07_cli, Experiments, Paper figures.
 
-Usage: python .ci/docs_stage.py [--proc _proc] [--out _proc/_mkdocs] [--config _proc/_mkdocs.yml]
-       python .ci/docs_stage.py --lint             # cells that mix imports with code (they break docs processing)
+Usage: python .ci/docs_stage.py [--proc _proc] [--out _proc/_mkdocs] [--config _proc/_mkdocs.yml] [--mathjax JS]
+       python .ci/docs_stage.py --lint             # the cells nbdev's docs processing warns about or runs out of context
        python .ci/docs_stage.py --quarto-sidebar   # (re)write nbs/sidebar.yml in the same order, for Quarto users
 """
 import argparse, html, json, re, shutil
@@ -57,6 +63,89 @@ def unlink_code_blocks(md: str) -> str:
         elif fence: line = re.sub(r"\[(`[^`]+`)\]\([^)\s]+\)", r"\1", line)
         out.append(line)
     return "\n".join(out)
+
+
+def _outside_code(md: str, fix, inline=True) -> str:
+    "Apply `fix` to the markdown outside fenced code blocks and (`inline`) outside `inline code` spans."
+    out, fence, block = [], False, []
+    def flush():
+        if block:
+            parts = re.split(r"(`+[^`]*?`+)" if inline else r"(?!)", "\n".join(block))   # keep inline code spans
+            out.append("".join(p if i % 2 else fix(p) for i, p in enumerate(parts))); block.clear()
+    for line in md.split("\n"):
+        if line.lstrip().startswith(("```", "~~~")):
+            flush(); fence = not fence; out.append(line)
+        elif fence: out.append(line)
+        else: block.append(line)
+    flush()
+    return "\n".join(out)
+
+
+ATTR_LINK = re.compile(r"\[([^\]\n]*)\]\(([^)\s]+)\)\{([^{}\n]*)\}")
+ATTR = re.compile(r"""([\w-]+)=(?:"([^"]*)"|'([^']*)'|(\S+))|\.([\w-]+)|#([\w-]+)""")
+
+
+def attr_links(md: str) -> str:
+    "`[text](url){target=\"_blank\" style=\"...\" .cls #id}` (Pandoc link attributes) -> `<a href=url target style class id>text</a>`."
+    def sub(m):
+        text, url, attrs = m.groups()
+        kv, classes = {"href": url}, []
+        for a in ATTR.finditer(attrs):
+            if a.group(1): kv[a.group(1)] = next(g for g in a.group(2, 3, 4) if g is not None)
+            elif a.group(5): classes.append(a.group(5))
+            elif a.group(6): kv["id"] = a.group(6)
+        if classes: kv["class"] = " ".join(classes)
+        if kv.get("target") == "_blank": kv.setdefault("rel", "noopener")
+        attrs_html = " ".join(f'{k}="{html.escape(v)}"' for k, v in kv.items())
+        text_html = re.sub(r"`([^`]+)`", lambda c: f"<code>{html.escape(c.group(1))}</code>", html.escape(text, quote=False))
+        return f"<a {attrs_html}>{text_html}</a>"
+    return _outside_code(md, lambda t: ATTR_LINK.sub(sub, t), inline=False)   # link texts may hold `code`
+
+
+ACCENTS = {"'": "\u0301", "`": "\u0300", '"': "\u0308", "^": "\u0302", "~": "\u0303", "c": "\u0327", "v": "\u030c", "=": "\u0304"}
+LETTERS = {"aa": "å", "AA": "Å", "o": "ø", "O": "Ø", "ss": "ß", "ae": "æ", "AE": "Æ", "l": "ł", "L": "Ł", "i": "ı"}
+
+
+def delatex(t: str) -> str:
+    "BibTeX name/year text -> plain Unicode: {\\aa} -> å, {\\'e} -> é, braces dropped."
+    import unicodedata
+    t = re.sub(r"\\(aa|AA|ss|ae|AE|o|O|l|L|i)\b\s?", lambda m: LETTERS[m.group(1)], t)
+    t = re.sub(r"\\([\'`\"^~=]|[cv](?=[\s{]))\s*\{?(\w)\}?", lambda m: m.group(2) + ACCENTS[m.group(1)], t)
+    return unicodedata.normalize("NFC", t.replace("{", "").replace("}", "")).strip()
+
+
+def bib_entries(path: Path = ROOT / "paper" / "refs.bib"):
+    "BibTeX key -> short citation 'Lein et al., 2007' (first author's surname, year), from a .bib file."
+    out = {}
+    if not path.is_file(): return out
+    for m in re.finditer(r"@\w+\s*\{\s*([^,\s]+)\s*,(.*?)(?=^@|\Z)", path.read_text(encoding="utf-8"), re.S | re.M):
+        key, body = m.groups()
+        field = lambda f: (re.search(rf"\b{f}\s*=\s*[{{\"](.*?)[}}\"]\s*,?\s*$", body, re.M | re.I) or [None, ""])[1]
+        author = field("author").strip()
+        if author.startswith("{") and author.endswith("}"): author = author.replace(" ", "\x00")   # {{10x Genomics}}: one name
+        authors = [a.strip() for a in re.split(r"\s+and\s+", author) if a.strip()]
+        if not authors: continue
+        first = authors[0].split(",")[0].strip() if "," in authors[0] else authors[0].split()[-1].replace("\x00", " ")
+        second = authors[1].split(",")[0].strip() if len(authors) > 1 else ""
+        who = (delatex(first) if len(authors) == 1 else f"{delatex(first)} and {delatex(second)}"
+               if len(authors) == 2 and second != "others" else f"{delatex(first)} et al.")
+        year = delatex(field("year"))
+        out[key] = f"{who}, {year}" if year else who
+    return out
+
+
+def citations(md: str, bib: dict) -> str:
+    "LaTeX `\\cite{a,b}` (also citep/citet, an optional `~` before it) -> '(A et al., 2007; B, 2010)'; unknown keys stay raw."
+    def sub(m):
+        keys = [k.strip() for k in m.group(2).split(",")]
+        if not all(k in bib for k in keys): return m.group(0)
+        return m.group(1).replace("~", " ") + "(" + "; ".join(bib[k] for k in keys) + ")"
+    return _outside_code(md, lambda t: re.sub(r"(~?\s?)\\cite[pt]?\*?(?:\[[^\]]*\])?\{([^}]*)\}", sub, t))
+
+
+def fix_markdown(md: str, bib: dict = {}) -> str:
+    "Every markdown rewrite for mkdocs-jupyter's renderer (cells and text/markdown outputs)."
+    return citations(attr_links(md), bib)
 
 
 def html_code_in_headings(md: str) -> str:
@@ -120,7 +209,7 @@ def relink(text: str, base: str, pages: dict, depth: int, headings: dict = {}) -
     return re.sub(re.escape(base) + r"/([\w.-]+\.html)(#[\w.-]+)?", sub, text)
 
 
-def stage_notebook(src: Path, dst: Path, link=lambda t: t):
+def stage_notebook(src: Path, dst: Path, link=lambda t: t, bib: dict = {}):
     "Adapt one processed notebook; returns its page title."
     nb = json.loads(link(src.read_text()))
     cells, title = [], None
@@ -148,14 +237,41 @@ def stage_notebook(src: Path, dst: Path, link=lambda t: t):
         cells.append(dict(c, source=body))
     for i, c in enumerate(cells):   # unique cell ids (nbformat 4.5) for the new and the copied cells
         if c["cell_type"] == "markdown":
-            c["source"] = unlink_code_blocks(html_code_in_headings(
-                "".join(c["source"]) if isinstance(c["source"], list) else c["source"]))
+            c["source"] = fix_markdown(unlink_code_blocks(html_code_in_headings(
+                "".join(c["source"]) if isinstance(c["source"], list) else c["source"])), bib)
+        for o in c.get("outputs", []):
+            if "text/markdown" in o.get("data", {}):
+                t = o["data"]["text/markdown"]
+                o["data"]["text/markdown"] = fix_markdown("".join(t) if isinstance(t, list) else t, bib)
         cells[i] = dict(c, id=f"cell-{i}")
     nb["cells"] = cells
     nb["nbformat"], nb["nbformat_minor"] = 4, max(5, nb.get("nbformat_minor", 5))
     dst.parent.mkdir(parents=True, exist_ok=True)
     dst.write_text(json.dumps(nb, indent=1))
     return title or src.stem
+
+
+MATHJAX_BUNDLE = ROOT / "build" / "mathjax" / "node_modules" / "mathjax" / "es5" / "tex-svg-full.js"   # bash .ci/mathjax
+MATHJAX_CONFIG = r"""// MathJax 3 configuration for the docs site (written by .ci/docs_stage.py; the bundle is loaded after this file).
+// The same delimiters as the notebooks (Jupyter): $...$ and \(...\) inline, $$...$$ and \[...\] displayed.
+window.MathJax = {
+  tex: {inlineMath: [['$', '$'], ['\\(', '\\)']], displayMath: [['$$', '$$'], ['\\[', '\\]']],
+        processEscapes: true, processEnvironments: true, tags: 'ams'},
+  options: {skipHtmlTags: ['script', 'noscript', 'style', 'textarea', 'pre', 'code', 'kbd', 'annotation', 'annotation-xml'],
+            enableMenu: false},
+  svg: {fontCache: 'global'}
+};
+"""
+
+
+def stage_mathjax(out: Path, bundle: Path):
+    "Copy the offline MathJax bundle and its configuration into the site; returns their paths for extra_javascript."
+    if not bundle.is_file():
+        raise SystemExit(f"FAIL: MathJax bundle {bundle} not found: run bash .ci/mathjax (npm install of mathjax) first")
+    (out / "javascripts" / "mathjax").mkdir(parents=True, exist_ok=True)
+    shutil.copy2(bundle, out / "javascripts" / "mathjax" / bundle.name)
+    (out / "javascripts" / "mathjax-config.js").write_text(MATHJAX_CONFIG)
+    return ["javascripts/mathjax-config.js", f"javascripts/mathjax/{bundle.name}"]
 
 
 def figures_page(out: Path):
@@ -232,26 +348,49 @@ def _names(trees):
 
 
 def lint(nbs: Path):
-    "Cells nbdev's docs processing runs that use names only earlier, unexecuted cells define (imports mixed with code)."
+    """What nbdev 2.4.14's docs processing (`exec_show_docs`) will complain about, found without running anything.
+
+    nbdev runs the processors before `exec_show_docs` (front matter, add_show_docs, clean_show_doc, ...), then, only in
+    notebooks that have docs (exported cells or show_doc calls) and no `skip_showdoc: true` front matter, decides per
+    cell with `nbdev.processors._do_eval` which cells to execute: export/exports/exporti/exec_doc cells, show_doc calls
+    and any cell whose AST contains an import. A cell with an import that *also* contains an expression statement or
+    an assignment anywhere (`ast.walk`, so function bodies count) gets the warning "Found cells containing imports and
+    other code" -- here the same function is called on the same processed cells and its warnings are recorded.
+    Second, a cell that runs there but uses names only earlier, unexecuted cells define fails the docs build."""
     import builtins, warnings
+    from fastcore.basics import str2bool
     from nbdev.process import NBProcessor
-    from nbdev.processors import _do_eval
-    bad = []
+    from nbdev.processors import FilterDefaults, _do_eval
+    procs = FilterDefaults().procs()
+    names = [getattr(p, "__name__", type(p).__name__) for p in procs]
+    before = procs[:names.index("exec_show_docs")]   # the processors nbdev applies before it executes cells
+    mixed, out_of_context = [], []
     for p in nb_files(nbs):
+        proc = NBProcessor(p, procs=before)
+        for i, c in enumerate(proc.nb.cells): c.nb_index_ = i      # the cell's index in the notebook file
+        proc.process()
+        nb = proc.nb
+        if not getattr(nb, "has_docs_", None): continue              # exec_show_docs runs nothing in this notebook
+        if str2bool(getattr(nb, "frontmatter_", {}).get("skip_showdoc", False)): continue
         known = set(dir(builtins)) | {"show_doc", "get_ipython", "display"}
-        for c in NBProcessor(p, procs=[]).nb.cells:   # cells with parsed directives, as nbdev sees them
+        for c in nb.cells:
+            where = f"{p.relative_to(ROOT)} cell {getattr(c, 'nb_index_', '(added by nbdev)')}"
+            first = next((l for l in (c.get("source") or "").splitlines() if l.strip()), "")[:60]
             try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore"); run = _do_eval(c)
-                trees = c.parsed_() if run else None
+                with warnings.catch_warnings(record=True) as w:
+                    warnings.simplefilter("always"); run = _do_eval(c)
             except SyntaxError: continue
+            if any("imports and other code" in str(x.message) for x in w):
+                mixed.append(f"{where} ({first!r})")
+            trees = c.parsed_() if run else None
             if not trees: continue
             free, defs = _names(trees)
             missing = sorted(free - known) if "*" not in known else []
             known |= defs
-            if missing: bad.append(f"{p.relative_to(ROOT)} cell {c.idx_} ({c.source.splitlines()[0][:50]!r}) uses {missing}")
-    for b in bad: print("  docs processing runs this cell without the cells before it:", b)
-    return bad
+            if missing: out_of_context.append(f"{where} ({first!r}) uses {missing}")
+    for b in mixed: print("  nbdev warns 'Found cells containing imports and other code':", b)
+    for b in out_of_context: print("  docs processing runs this cell without the cells before it:", b)
+    return mixed + out_of_context
 
 
 def main():
@@ -260,30 +399,34 @@ def main():
     ap.add_argument("--out", default=str(ROOT / "_proc" / "_mkdocs"))
     ap.add_argument("--config", default=str(ROOT / "_proc" / "_mkdocs.yml"))
     ap.add_argument("--site", default=str(ROOT / "site"))
+    ap.add_argument("--mathjax", default=str(MATHJAX_BUNDLE), help="MathJax single-file bundle (bash .ci/mathjax prints it)")
     ap.add_argument("--quarto-sidebar", action="store_true")
     ap.add_argument("--lint", action="store_true", help="list cells that break nbdev's docs processing")
     a = ap.parse_args()
     if a.quarto_sidebar: return quarto_sidebar(ROOT / "nbs")
     if a.lint:
-        if lint(ROOT / "nbs"):
-            print("These cells run during docs processing without the notebook's earlier cells: move the imports into "
-                  "an imports cell (nbdev FAQ: keep imports in cells of their own).")
+        if bad := lint(ROOT / "nbs"):
+            print(f"FAIL: {len(bad)} cell(s) above: nbdev's docs processing executes every cell that contains an import, "
+                  "so keep imports in cells of their own (no other statements, no assignments, no calls) and put the "
+                  "code that uses them in the next cell (nbdev FAQ).")
             raise SystemExit(1)
-        return print("lint: no cell that nbdev's docs processing would run out of context")
+        return print("lint: no cell that nbdev's docs processing warns about or would run out of context")
     proc, out = Path(a.proc), Path(a.out)
     if not any(nb_files(proc)): raise SystemExit(f"no processed notebooks in {proc}: run nbdev's proc_nbs first")
     shutil.rmtree(out, ignore_errors=True)
-    titles, base, pages, heads = {}, doc_base(), quarto_pages(proc), page_headings(proc)
+    titles, base, pages, heads, bib = {}, doc_base(), quarto_pages(proc), page_headings(proc), bib_entries()
     for p in nb_files(proc):
         rel = p.relative_to(proc)
         link = lambda t, d=len(rel.parts) - 1: relink(t, base, pages, d, heads)
-        titles[rel.as_posix()] = stage_notebook(p, out / rel, link)
+        titles[rel.as_posix()] = stage_notebook(p, out / rel, link, bib)
     n_figs = figures_page(out)
+    js = stage_mathjax(out, Path(a.mathjax))
     cfg = yaml.safe_load((ROOT / ".ci" / "mkdocs.yml").read_text())
     cfg.update(docs_dir=str(out), site_dir=str(Path(a.site).resolve()),
-               nav=nav_entries(out, titles) + [{"Paper figures": "paper_figures.md"}])
+               nav=nav_entries(out, titles) + [{"Paper figures": "paper_figures.md"}],
+               extra_javascript=list(cfg.get("extra_javascript") or []) + js)
     Path(a.config).write_text(yaml.safe_dump(cfg, sort_keys=False))
-    print(f"staged {len(titles)} notebooks and {n_figs} paper figures into {out}; config {a.config}")
+    print(f"staged {len(titles)} notebooks, {n_figs} paper figures and MathJax ({Path(a.mathjax).name}) into {out}; config {a.config}")
     for e in cfg["nav"]: print("  nav:", e)
 
 
