@@ -10,7 +10,12 @@ Serves the site on 127.0.0.1 (a free port, stopped at the end) and opens it in h
 3. a screenshot of the API entry is written (`--screenshot`, default /tmp/spatial_vae_docs_api.png) and must not
    be a blank page;
 4. every page loads, every table-of-contents link and internal link (page and anchor) exists, and the sidebar reads as the story: Home, the numbered notebooks in order, then the
-   folders (experiments), then other pages.
+   folders (experiments), then other pages;
+5. math renders: MathJax (the offline bundle, never a CDN) is loaded on every page, and after it has typeset the
+   page no raw TeX (`$...$`, `$$...$$`, `\(...\)`, `\[...\]`) is left in the rendered text (outside code blocks);
+   pages with math show MathJax output elements (<mjx-container>); no <script> loads from another host;
+6. no markup leaks as text: no Pandoc attribute text (`{target=...}`, e.g. nbdev's source links) and no raw LaTeX
+   citation (`\cite{...}`) in the text of a built page outside code blocks.
 
 How: a small check page, served beside the site (never written into it), loads each page in a same-origin
 <iframe>; its load event waits for them, then a script inspects their DOM and writes a JSON verdict that
@@ -63,8 +68,34 @@ function imgCheck(doc) {
     src: (i.getAttribute('src') || '').slice(0, 80), complete: i.complete,
     naturalWidth: i.naturalWidth, naturalHeight: i.naturalHeight, shownWidth: i.getBoundingClientRect().width}));
 }
-window.addEventListener('load', () => {
+const TEX = /\$\$[\s\S]+?\$\$|\$[^$\s](?:[^$\n]{0,300}?[^$\s\\])?\$|\\\([\s\S]+?\\\)|\\\[[\s\S]+?\\\]/g;
+function mathCheck(doc) {
+  // raw TeX left in the rendered text: text nodes outside code/pre/script/style and MathJax's own output, joined per block
+  const scope = doc.querySelector('.md-content') || doc.body, blocks = new Map();
+  const walker = doc.createTreeWalker(scope, NodeFilter.SHOW_TEXT);
+  let n;
+  while ((n = walker.nextNode())) {
+    const el = n.parentElement;
+    if (!el || el.closest('pre,code,kbd,script,style,textarea,mjx-container,mjx-assistive-mml')) continue;
+    if (!n.textContent.trim() || !visible(el)) continue;
+    const block = el.closest('p,li,td,th,h1,h2,h3,h4,h5,h6,dd,dt,blockquote,figcaption,div') || el;
+    blocks.set(block, (blocks.get(block) || '') + n.textContent);
+  }
+  const raw = [];
+  for (const t of blocks.values()) for (const m of t.matchAll(TEX)) raw.push(m[0].slice(0, 80));
+  const w = doc.defaultView;
+  return {mathjax: !!(w.MathJax && w.MathJax.version), version: w.MathJax && w.MathJax.version || null,
+          rendered: scope.querySelectorAll('mjx-container').length, raw: raw.slice(0, 10), n_raw: raw.length,
+          errors: Array.from(scope.querySelectorAll('mjx-merror, [data-mjx-error]')).map(e => (e.getAttribute('data-mjx-error') || e.textContent).slice(0, 80)).slice(0, 5),
+          scripts: Array.from(doc.querySelectorAll('script[src]')).map(s => s.getAttribute('src')).filter(u => /^(https?:)?\/\//.test(u))};
+}
+function typeset(f) {   // MathJax typesets after the page's load event: wait for it (bounded)
+  const w = f.contentWindow, p = w && w.MathJax && w.MathJax.startup && w.MathJax.startup.promise;
+  return p ? Promise.race([p.catch(() => null), new Promise(r => setTimeout(r, 15000))]) : Promise.resolve();
+}
+window.addEventListener('load', async () => {
   const out = {pages: {}};
+  await Promise.all(Array.from(document.querySelectorAll('iframe')).map(typeset));
   for (const f of document.querySelectorAll('iframe')) {
     const url = f.dataset.url, doc = f.contentDocument;
     const page = {loaded: !!(doc && doc.body && doc.body.childElementCount), title: doc ? doc.title : null};
@@ -76,6 +107,7 @@ window.addEventListener('load', () => {
         .filter(a => !a.getAttribute('href').startsWith('#'))
         .map(a => ({text: a.textContent.trim(), href: new URL(a.getAttribute('href'), f.src).pathname}));
       if (url === CFG.api_url) page.api = apiCheck(doc, CFG.api);
+      page.math = mathCheck(doc);
     }
     out.pages[url] = page;
   }
@@ -107,6 +139,41 @@ class Links(HTMLParser):
         a = dict(attrs)
         if a.get("id"): self.ids.add(a["id"])
         if tag == "a" and a.get("href"): self.hrefs.append(a["href"])
+
+
+class PageText(HTMLParser):
+    """Text of one HTML page outside <pre>, <code>, <script>, <style>, <textarea> and mkdocs-jupyter's hidden
+    copy of each cell's source (div.clipboard-copy-txt): what a reader sees as prose."""
+    SKIP = {"pre", "code", "script", "style", "textarea", "kbd"}
+    VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+    def __init__(self):
+        super().__init__(convert_charrefs=True); self.stack, self.parts = [], []   # open tags: (tag, skipped)
+    def handle_starttag(self, tag, attrs):
+        if tag in self.VOID: return
+        skip = tag in self.SKIP or "clipboard-copy-txt" in (dict(attrs).get("class") or "").split()
+        self.stack.append((tag, skip or (self.stack[-1][1] if self.stack else False)))
+    def handle_endtag(self, tag):
+        for i in range(len(self.stack) - 1, -1, -1):   # close up to the matching open tag (tolerates unclosed <p>)
+            if self.stack[i][0] == tag: del self.stack[i:]; break
+    def handle_data(self, d):
+        if not (self.stack and self.stack[-1][1]): self.parts.append(d)
+
+
+LEAKS = [(re.compile(r"\{\s*target\s*="), "Pandoc link attribute text {target=...} (e.g. nbdev's [source](...){target=...})"),
+         (re.compile(r"\{[^{}\n]*\b(?:style|rel)\s*=\s*\"[^\"]*\"[^{}\n]*\}"), "Pandoc attribute text {style=...}"),
+         (re.compile(r"\\cite[pt]?\*?(?:\[[^\]]*\])?\{"), "raw LaTeX citation \\cite{...}")]
+
+
+def leaked_markup(site: Path, urls):
+    "(page, what, snippet) for Pandoc attribute text and raw \\cite{ left in the prose of built pages."
+    bad = []
+    for u in urls:
+        p = PageText(); p.feed((site / u.strip("/") / "index.html").read_text(errors="replace"))
+        text = "".join(p.parts)
+        for rx, what in LEAKS:
+            for m in list(rx.finditer(text))[:3]:
+                bad.append((u, what, " ".join(text[max(0, m.start() - 40):m.end() + 40].split())))
+    return bad
 
 
 def broken_links(site: Path, urls):
@@ -279,6 +346,20 @@ def main():
     elif order == sorted(order, key=rank) and order[0] == "/":
         ok(f"sidebar reads in story order: {' > '.join(n['text'] for n in nav)}")
     else: fail(f"sidebar is not in story order (home, 00_..., folders): {order}")
+    leaks = leaked_markup(site, urls)
+    for u, what, snip in leaks[:20]: fail(f"{what} shows as text on {u}: ...{snip}...")
+    if not leaks: ok("no Pandoc attribute text ({target=...}) and no raw \\cite{...} in the text of any page")
+    maths = {u: p["math"] for u, p in res["pages"].items() if p.get("math")}
+    no_mj = [u for u, m in maths.items() if not m["mathjax"]]
+    if no_mj: fail(f"MathJax is not loaded on {len(no_mj)} page(s): {no_mj[:6]} (is the bundle in the site? bash .ci/docs)")
+    for u, m in maths.items():
+        if m["n_raw"]: fail(f"raw TeX shows as text on {u} ({m['n_raw']}x, MathJax {m['version']}): {m['raw'][:4]}")
+        if m["errors"]: fail(f"MathJax could not typeset on {u}: {m['errors']}")
+        if m["scripts"]: fail(f"{u} loads scripts from another host (the site must work offline): {m['scripts'][:3]}")
+    with_math = {u: m["rendered"] for u, m in maths.items() if m["rendered"]}
+    if not no_mj and not any(m["n_raw"] or m["errors"] for m in maths.values()):
+        ok(f"math renders: MathJax {next(iter(maths.values()))['version'] if maths else '?'} loaded on every page, no raw TeX "
+           f"left as text; typeset formulas per page: {with_math or 'none'}")
     imgs = [(u, i) for u, p in res["pages"].items() for i in p.get("images", [])]
     good = [(u, i) for u, i in imgs if i["naturalWidth"] > 0 and i["naturalHeight"] > 0]
     bad = [(u, i) for u, i in imgs if not (i["naturalWidth"] > 0 and i["naturalHeight"] > 0)]

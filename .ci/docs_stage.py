@@ -245,6 +245,9 @@ def stage_notebook(src: Path, dst: Path, link=lambda t: t, bib: dict = {}):
                 o["data"]["text/markdown"] = fix_markdown("".join(t) if isinstance(t, list) else t, bib)
         cells[i] = dict(c, id=f"cell-{i}")
     nb["cells"] = cells
+    # saved ipywidgets state makes nbconvert load the widget manager from a CDN (unpkg); the site is offline, and
+    # without the state the widget outputs (tqdm bars) show their text/plain form
+    nb.get("metadata", {}).pop("widgets", None)
     nb["nbformat"], nb["nbformat_minor"] = 4, max(5, nb.get("nbformat_minor", 5))
     dst.parent.mkdir(parents=True, exist_ok=True)
     dst.write_text(json.dumps(nb, indent=1))
@@ -257,8 +260,9 @@ MATHJAX_CONFIG = r"""// MathJax 3 configuration for the docs site (written by .c
 window.MathJax = {
   tex: {inlineMath: [['$', '$'], ['\\(', '\\)']], displayMath: [['$$', '$$'], ['\\[', '\\]']],
         processEscapes: true, processEnvironments: true, tags: 'ams'},
+  // clipboard-copy-txt: mkdocs-jupyter's hidden copy of each cell's source, for the copy button (code, not math)
   options: {skipHtmlTags: ['script', 'noscript', 'style', 'textarea', 'pre', 'code', 'kbd', 'annotation', 'annotation-xml'],
-            enableMenu: false},
+            ignoreHtmlClass: 'tex2jax_ignore|clipboard-copy-txt', enableMenu: false},
   svg: {fontCache: 'global'}
 };
 """
