@@ -257,7 +257,7 @@ def extract_spatial_tarball(folder:str|Path, # a Visium folder holding `spatial.
     finally: shutil.rmtree(tmp, ignore_errors=True)
     return folder
 
-# %% ../nbs/00_data.ipynb #69ee9e13
+# %% ../nbs/00_data.ipynb #4f12e157
 def read_spatial_h5ad(path:str|Path, # an `.h5ad` file
                       spatial_key:str=Key.spatial, # obsm key of the coordinates
                       duplicates:str="make_unique", # duplicate obs names: "make_unique" (with a warning) or "raise"
@@ -296,6 +296,16 @@ def with_base_url(url:str, # a source URL
     return urllib.parse.urlunsplit((b.scheme, b.netloc, b.path.rstrip("/") + u.path, u.query, u.fragment))
 
 # %% ../nbs/00_data.ipynb #1f021b4e
+_HTML = re.compile(rb"^\s*(<!doctype\s+html|<html|<head|<body|<title)", re.I)
+_CSV_COLUMNS = {"experiments.csv": ("section_data_set_id", "gene", "plane_of_section"),
+                "structures.csv": ("id", "acronym", "name", "structure_id_path"),
+                "tissue_positions.csv": tuple(_POS_COLS)}
+
+def _html_hint(path:Path)->str:
+    "' (an HTML page: ...)' when the file starts like HTML, else ''."
+    with open(path, "rb") as f: head = f.read(512)
+    return " (it is an HTML page: an error page served with HTTP 200?)" if _HTML.match(head) else ""
+
 def check_grid_zip(path:str|Path, # a downloaded Allen grid zip
                    raw_sha256:str|None=None, # expected sha256 of its energy.raw, if known
                   )->None:
@@ -307,16 +317,6 @@ def check_grid_zip(path:str|Path, # a downloaded Allen grid zip
         if raw_sha256 is not None and hashlib.sha256(z.read("energy.raw")).hexdigest() != raw_sha256:
             raise ValueError("energy.raw does not have the registry's sha256")
     read_grid_zip(path)
-
-_HTML = re.compile(rb"^\s*(<!doctype\s+html|<html|<head|<body|<title)", re.I)
-_CSV_COLUMNS = {"experiments.csv": ("section_data_set_id", "gene", "plane_of_section"),
-                "structures.csv": ("id", "acronym", "name", "structure_id_path"),
-                "tissue_positions.csv": tuple(_POS_COLS)}
-
-def _html_hint(path:Path)->str:
-    "' (an HTML page: ...)' when the file starts like HTML, else ''."
-    with open(path, "rb") as f: head = f.read(512)
-    return " (it is an HTML page: an error page served with HTTP 200?)" if _HTML.match(head) else ""
 
 def _check_csv(path:Path, name:str):
     "A CSV must parse; the ones we know must have their columns (Visium positions: 6 numeric columns)."
@@ -349,7 +349,7 @@ def check_file_structure(path:str|Path, # a downloaded file
     elif name.endswith((".csv", ".txt")): _check_csv(path, name)
     elif _html_hint(path): raise ValueError(f"not a {name}{_html_hint(path)}")
 
-# %% ../nbs/00_data.ipynb #d95bc844
+# %% ../nbs/00_data.ipynb #6e73179d
 def _fetch(url:str, tmp:Path, timeout:float, progress:bool, desc:str)->str:
     "Stream `url` into `tmp`; return the sha256; raise IncompleteDownload on a short body."
     req = urllib.request.Request(url, headers={"User-Agent": "spatial_vae (python urllib)"})
@@ -752,7 +752,7 @@ def load_allen_npz(path:str|Path, # a `.npz` with `data` (n_exp, 67, 41, 58) and
     else: var = pd.DataFrame(dict(gene=[str(s) for s in sections], experiment_id=ids or [-1] * len(sections), plane="unknown"))
     return _allen_anndata(data[:, mask].T, mask, ann, var, allen_structures(data_dir), division_depth)
 
-# %% ../nbs/00_data.ipynb #6dbfd810
+# %% ../nbs/00_data.ipynb #0e9fc953
 def load_dataset(name:str, # a registry name, see `DATASETS`
                  data_dir:str|Path|None=None, # data directory (see `get_data_dir`)
                  download:bool=False, # fetch missing files from their sources first
