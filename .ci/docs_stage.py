@@ -320,7 +320,8 @@ def quarto_sidebar(nbs: Path):
 
 def _names(trees):
     """Names a cell loads when it runs that it does not define, and the names it defines (assignments, defs,
-    classes, imports, arguments, `except ... as e`). Function bodies count only if the cell itself uses the function."""
+    classes, imports, arguments, `except ... as e`). Function bodies count only if the cell itself uses the function;
+    lambda bodies never (they run only when called)."""
     import ast
     def scan(nodes, loads, defs, bodies):
         for n in nodes:
@@ -331,6 +332,7 @@ def _names(trees):
                 scan(list(ast.iter_child_nodes(n.args)) + n.body, bl, bd, bodies)
                 bodies[n.name] = bl - bd
                 continue
+            elif isinstance(n, ast.Lambda): continue   # its body runs only when called: like a function nobody calls
             elif isinstance(n, ast.arg): defs.add(n.arg)
             elif isinstance(n, ast.ExceptHandler) and n.name: defs.add(n.name)
             elif isinstance(n, (ast.Import, ast.ImportFrom)):
