@@ -9,7 +9,9 @@ from pathlib import Path
 import numpy as np, pandas as pd
 import scipy.sparse as sp
 import anndata as ad
-from .data import Key, DATASETS, load_dataset, read_spatial_h5ad, load_visium, preprocess_counts, run_pca, spatial_neighbors
+from .core import Key
+from .data import DATASETS, load_dataset, read_spatial_h5ad, load_visium
+from .preprocess import preprocess_counts, run_pca, spatial_neighbors
 from .api import SpatialVAE, embed
 from .evaluate import cluster, domain_scores
 

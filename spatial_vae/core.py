@@ -21,6 +21,7 @@ class Key:
     splits = "splits"                       # obsm: DataFrame, one column per fold, values 'train'/'val'/'test'/'gap'
     pca = "X_pca"                           # obsm: principal components (`run_pca`, scanpy's name)
     latent = "X_spatial_vae"                # obsm: latent means of the model
+    latent_agg = "X_spatial_vae_agg"        # obsm: the latent concatenated with its neighbourhood means (`recipes.aggregate_neighbors`)
     coords_pred = "spatial_vae_coords"      # obsm: predicted coordinates, original units
     # varm
     pcs = "PCs"                             # varm: PCA loadings of `obsm['X_pca']` (scanpy's name)
@@ -48,6 +49,12 @@ class Key:
              )->tuple:
         "The (obsp connectivities, obsp distances, uns parameters) keys of a spatial graph."
         return f"{key_added}_connectivities", f"{key_added}_distances", f"{key_added}_neighbors"
+
+    @staticmethod
+    def refined(key_added:str="spatial_vae_domain", # obs column of the clusters
+               )->str:
+        "The obs column of the spatially refined version of the clusters in `obs[key_added]`."
+        return f"{key_added}_refined"
 
     @staticmethod
     def pca_keys(key_added:str="X_pca", # obsm key of the components

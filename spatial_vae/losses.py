@@ -10,9 +10,8 @@ import torch
 import torch.nn.functional as F
 
 # %% auto #0
-__all__ = ['LOSS_PRESETS', 'reconstruction_mse', 'nb_log_likelihood', 'reconstruction_nb', 'kl_normal', 'kl_weight',
-           'classification_loss', 'regression_loss', 'euclidean_loss', 'graph_smoothness', 'LossWeights',
-           'loss_weights', 'total_loss']
+__all__ = ['reconstruction_mse', 'nb_log_likelihood', 'reconstruction_nb', 'kl_normal', 'kl_weight', 'classification_loss',
+           'regression_loss', 'euclidean_loss', 'graph_smoothness', 'LossWeights', 'total_loss']
 
 # %% ../nbs/02_losses.ipynb #33a9da9b
 def reconstruction_mse(px:torch.Tensor, # decoded means (cells, features)
@@ -112,22 +111,6 @@ class LossWeights:
     graph:float=0.0 # lambda of the graph smoothness term
     graph_norm:str="none" # "none" (absolute term) or "variance" (divided by 2 * the batch's total latent variance)
     def asdict(self): return asdict(self)
-
-LOSS_PRESETS = {
-    "default": LossWeights(),
-    "allen": LossWeights(recon=1e6, recon_reduction="mean", beta=1.0, kl_warmup=0, cls=0.0, reg=100.0, euclid=100.0, graph=0.0),
-    "visium": LossWeights(recon=1.0, recon_reduction="sum", beta=0.01, kl_warmup=0, cls=0.0, reg=0.0, euclid=0.0, graph=1.0, graph_norm="variance"),
-}
-
-def loss_weights(preset:str|None="default", # a key of `LOSS_PRESETS`
-                 **overrides, # any `LossWeights` field
-                )->LossWeights:
-    "The weights of `preset` with `overrides` applied."
-    preset = preset or "default"
-    if preset not in LOSS_PRESETS: raise ValueError(f"preset must be one of {sorted(LOSS_PRESETS)}, got {preset!r}")
-    bad = set(overrides) - set(LossWeights.__dataclass_fields__)
-    if bad: raise TypeError(f"unknown loss weight(s) {sorted(bad)}; valid: {sorted(LossWeights.__dataclass_fields__)}")
-    return replace(LOSS_PRESETS[preset], **overrides)
 
 # %% ../nbs/02_losses.ipynb #d0cff799
 def total_loss(out:dict, # output of `SpatialVAEModule.forward`

@@ -10,7 +10,7 @@ from torch import nn
 import torch.nn.functional as F
 
 # %% auto #0
-__all__ = ['ARCH_PRESETS', 'mlp', 'SpatialVAEModule']
+__all__ = ['mlp', 'SpatialVAEModule']
 
 # %% ../nbs/01_model.ipynb #b7f64b88
 def mlp(n_in:int, # input width
@@ -28,13 +28,6 @@ def mlp(n_in:int, # input width
         if dropout > 0: layers += [nn.Dropout(dropout)]
         n = h
     return nn.Sequential(*layers)
-
-# %% ../nbs/01_model.ipynb #70ec2bfe
-ARCH_PRESETS = {
-    "default": dict(hidden=(256, 128), decoder_hidden=None, n_latent=32, dropout=0.1),
-    "allen":   dict(hidden=(1000, 500), decoder_hidden=(500,), n_latent=200, dropout=0.7),
-    "visium":  dict(hidden=(256, 128), decoder_hidden=(128, 256), n_latent=32, dropout=0.1, negative_slope=0.2),
-}
 
 # %% ../nbs/01_model.ipynb #83916360
 class SpatialVAEModule(nn.Module):

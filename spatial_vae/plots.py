@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from .data import Key
+from .core import Key
 
 # %% auto #0
 __all__ = ['OKABE_ITO', 'TOL_MUTED', 'PALETTE', 'NA_COLOR', 'PLANES', 'category_colors', 'save_figure', 'tidy_history',

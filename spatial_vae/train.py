@@ -10,12 +10,12 @@ import numpy as np, pandas as pd
 import scipy.sparse as sp
 import torch
 from tqdm.auto import tqdm
-from .data import set_seed
+from .core import set_seed
 from .model import SpatialVAEModule
-from .losses import LossWeights, loss_weights, total_loss, kl_weight
+from .losses import LossWeights, total_loss, kl_weight
 
 # %% auto #0
-__all__ = ['resolve_device', 'SpatialTensors', 'restrict_graph', 'sample_edges', 'fit', 'infer']
+__all__ = ['resolve_device', 'SpatialTensors', 'restrict_graph', 'sample_edges', 'epoch_pass', 'fit', 'infer']
 
 # %% ../nbs/03_train.ipynb #5cd810fb
 def resolve_device(device:str|torch.device="auto", # "auto" (CUDA when available, else CPU), "cpu", "cuda", "cuda:1", ...
@@ -79,7 +79,7 @@ def sample_edges(graph:sp.csr_matrix, # restricted graph
     return row.astype(np.int64), col.astype(np.int64), w
 
 # %% ../nbs/03_train.ipynb #c37fab37
-def _epoch_pass(module, data, idx, weights, epoch, batch_size, device, train, opt=None, scaler=None, clip=None,
+def epoch_pass(module, data, idx, weights, epoch, batch_size, device, train, opt=None, scaler=None, clip=None,
                 n_neighbours=None, graph=None, gen=None, rng=None, final_kl=False):
     "One pass over `idx`; returns the size-weighted mean of every loss part."
     module.train(train)
@@ -126,7 +126,7 @@ def fit(module:SpatialVAEModule, # the module to train (in place)
         data:SpatialTensors, # whole-data tensors
         train_idx:np.ndarray|None=None, # training cells (default: all)
         val_idx:np.ndarray|None=None, # validation cells for early stopping (default: none)
-        weights:LossWeights|None=None, # loss weights (default: `loss_weights()`)
+        weights:LossWeights|None=None, # loss weights (default: `LossWeights()`)
         max_epochs:int=100, # epochs at most
         batch_size:int=256, # cells per mini-batch
         lr:float=1e-3, # learning rate
@@ -149,7 +149,7 @@ def fit(module:SpatialVAEModule, # the module to train (in place)
     DataFrame with one row per epoch: `epoch`, `lr`, `kl_weight`, `time_s`, and `train_<part>` / `val_<part>`
     for every loss part (`loss` is the weighted total).
     """
-    weights = weights or loss_weights()
+    weights = weights or LossWeights()
     if max_epochs < 1: raise ValueError(f"max_epochs must be >= 1, got {max_epochs!r}")
     if batch_size < 2: raise ValueError(f"batch_size must be >= 2 (BatchNorm), got {batch_size!r}")
     dev = resolve_device(device)
@@ -166,25 +166,26 @@ def fit(module:SpatialVAEModule, # the module to train (in place)
     opt = opts[optimizer](module.parameters(), lr=lr, weight_decay=weight_decay)
     sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=lr_factor, patience=lr_patience)
     scaler = torch.amp.GradScaler("cuda") if (amp and dev.type == "cuda") else None
-    rows, best, best_state, wait = [], float("inf"), None, 0
+    rows, best, best_state, wait, best_epoch = [], float("inf"), None, 0, 0
     bar = tqdm(range(max_epochs), desc="training", disable=not progress, leave=False)
     for epoch in bar:
         t0 = time.time()
-        tr = _epoch_pass(module, data, train_idx, weights, epoch, batch_size, dev, True, opt, scaler, clip,
+        tr = epoch_pass(module, data, train_idx, weights, epoch, batch_size, dev, True, opt, scaler, clip,
                          n_neighbours, g_tr, gen, rng)
         row = dict(epoch=epoch, lr=opt.param_groups[0]["lr"], kl_weight=kl_weight(epoch, weights.beta, weights.kl_warmup))
         row.update({f"train_{k}": v for k, v in tr.items()})
         if val_idx is not None:
-            ev = _epoch_pass(module, data, val_idx, weights, epoch, 4096, dev, False, n_neighbours=None, graph=g_va,
+            ev = epoch_pass(module, data, val_idx, weights, epoch, 4096, dev, False, n_neighbours=None, graph=g_va,
                              rng=np.random.default_rng(seed), final_kl=True)
             row.update({f"val_{k}": v for k, v in ev.items()})
         else: ev = tr                                   # no validation cells: monitor the training loss
-        monitor = ev["loss"]
+        # judged at the final KL weight, so that a warm-up epoch (small KL weight, small loss) is never "best"
+        monitor = ev["loss"] + (weights.beta - row["kl_weight"]) * ev.get("kl", 0.0) if val_idx is None else ev["loss"]
         row["time_s"] = time.time() - t0; rows.append(row)
         if not np.isfinite(monitor): raise FloatingPointError(f"loss became {monitor} at epoch {epoch}; lower lr or check the input for inf")
         sched.step(monitor)
         if not np.isfinite(best) or monitor < best - 1e-8 * abs(best):
-            best, wait = monitor, 0
+            best, wait, best_epoch = monitor, 0, epoch
             best_state = copy.deepcopy(module.state_dict())
         else: wait += 1
         bar.set_postfix(train=f"{tr['loss']:.4g}", **({"val": f"{ev['loss']:.4g}"} if val_idx is not None else {}))
@@ -192,7 +193,7 @@ def fit(module:SpatialVAEModule, # the module to train (in place)
     if best_state is not None: module.load_state_dict(best_state)
     module.eval()
     hist = pd.DataFrame(rows)
-    hist.attrs["best_epoch"] = int(hist.index[np.argmin([r for r in (hist["val_loss"] if "val_loss" in hist else hist["train_loss"])])])
+    hist.attrs["best_epoch"] = int(best_epoch)
     return hist
 
 # %% ../nbs/03_train.ipynb #fa67cfd0
@@ -206,6 +207,7 @@ def infer(module:SpatialVAEModule, # a trained module
     "Eval-mode outputs for the cells `idx`: qz_m, qz_logv, px, and coords / cls_logits when the module has heads."
     dev = resolve_device(device); module.to(dev).eval()
     idx = np.arange(data.n_obs) if idx is None else np.asarray(idx, dtype=np.int64)
+    if len(idx) == 0: raise ValueError("idx is empty: there are no cells to run the model on (check the split's test cells)")
     outs = []
     for s in range(0, len(idx), batch_size):
         b = data.batch(torch.as_tensor(idx[s:s + batch_size])).copy()
