@@ -130,18 +130,20 @@ def check_out(out:Path, # output folder of one source
     if not is_run_folder(out): raise FileExistsError(f"{out} exists and was not written by spatial-vae (no metrics.json of ours inside); "
                                                      "refusing to replace it: choose another --out or remove it yourself")
 
-# %% ../nbs/08_cli.ipynb #f86ca624
-def _ours(filename:str)->bool:
-    return Path(filename).resolve().parent == Path(__file__).resolve().parent
+# %% ../nbs/08_cli.ipynb #cd25cd1c
+def _ours(filename:str, category)->bool:
+    "A user warning raised by (or attributed to) a spatial_vae module."
+    import spatial_vae
+    return issubclass(category, UserWarning) and Path(filename).resolve().parent == Path(spatial_vae.__file__).resolve().parent
 
 @contextlib.contextmanager
 def _collect_warnings(notes:list):
-    "Print spatial_vae's own warnings as `spatial-vae: warning: ...` and append them to `notes`."
+    "Print the user warnings of spatial_vae's modules as `spatial-vae: warning: ...` and append them to `notes`."
     with warnings.catch_warnings():
         warnings.filterwarnings("always", module=r"spatial_vae(\.|$)")
         prev = warnings.showwarning
         def show(message, category, filename, lineno, file=None, line=None):
-            if not _ours(filename): return prev(message, category, filename, lineno, file, line)
+            if not _ours(filename, category): return prev(message, category, filename, lineno, file, line)
             notes.append(str(message)); print(f"spatial-vae: warning: {message}", file=sys.stderr, flush=True)
         warnings.showwarning = show
         yield
