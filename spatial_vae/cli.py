@@ -140,7 +140,7 @@ def _ours(filename:str, category)->bool:
 def _collect_warnings(notes:list):
     "Print the user warnings of spatial_vae's modules as `spatial-vae: warning: ...` and append them to `notes`."
     with warnings.catch_warnings():
-        warnings.filterwarnings("always", module=r"spatial_vae(\.|$)")
+        warnings.filterwarnings("always", category=UserWarning, module=r"spatial_vae(\.|$)")
         prev = warnings.showwarning
         def show(message, category, filename, lineno, file=None, line=None):
             if not _ours(filename, category): return prev(message, category, filename, lineno, file, line)
