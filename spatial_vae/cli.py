@@ -323,7 +323,7 @@ def apply_model(model_dir:str|Path, # a run folder or its model/ folder
     seed = info["seed"] if seed is None else seed
     from spatial_vae import __version__, report
     from spatial_vae.core import Key
-    from spatial_vae.recipes import get_recipe, prepare, _domains_from_latent
+    from spatial_vae.recipes import get_recipe, prepare, domains_from_latent
     from spatial_vae.api import SpatialVAE, embed, library_tmpdir
     fields = {k: v for k, v in info["recipe_settings"].items() if k not in ("name", "description", "preset")}
     r = get_recipe(info["recipe"], **fields)
@@ -339,7 +339,7 @@ def apply_model(model_dir:str|Path, # a run folder or its model/ folder
         var = adata.var.copy()
         prep = prepare(adata, r, seed=info["prepare"]["seed"]); clock.stage("prepare")
         model = SpatialVAE.load(mdir, adata); embed(adata, model); clock.stage("embed")
-        k, stab = _domains_from_latent(adata, r, n_clusters, seed, Key.domain, Key.spatial)
+        k, stab = domains_from_latent(adata, r, n_clusters, seed, Key.domain, Key.spatial)
         adata.uns[Key.domain]["params"].update(recipe=r.name, n_clusters=k, n_clusters_requested=str(n_clusters),
                                                latent_hops=r.latent_hops, refine_neighbors=r.refine_neighbors)
         clock.stage("cluster")

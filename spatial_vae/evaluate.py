@@ -442,10 +442,10 @@ def compare_table(rows:Iterable[dict|pd.DataFrame], # dicts with method, dataset
 def summary_table(table:pd.DataFrame, # tidy table from `compare_table`
                   metrics:Sequence[str]|None=None, # metrics to keep; default all
                  )->pd.DataFrame:
-    "Mean, standard deviation and count over seeds/folds for each dataset, method and metric (and mean seconds)."
+    "Mean, standard deviation, minimum and count over seeds/folds for each dataset, method and metric (and mean seconds)."
     t = table if metrics is None else table[table["metric"].isin(metrics)]
     return (t.groupby(["dataset", "method", "metric"], sort=False)
-             .agg(mean=("value", "mean"), sd=("value", "std"), n=("value", "size"), seconds=("seconds", "mean")).reset_index())
+             .agg(mean=("value", "mean"), sd=("value", "std"), min=("value", "min"), n=("value", "size"), seconds=("seconds", "mean")).reset_index())
 
 # %% ../nbs/05_evaluate.ipynb #f643208b
 _DOMAIN_METHODS = ("pca+kmeans", "pca+leiden", "pca+gmm", "smoothed_pca+kmeans", "smoothed_pca+leiden", "smoothed_pca+gmm")

@@ -17,7 +17,7 @@ from .evaluate import cluster, refine_labels, coordinate_metrics
 
 # %% auto #0
 __all__ = ['RECIPES', 'Recipe', 'get_recipe', 'slice_labels', 'spatial_graph', 'prepare', 'hop_rings', 'aggregate_neighbors',
-           'choose_n_domains', 'find_domains', 'cross_validate']
+           'choose_n_domains', 'domains_from_latent', 'find_domains', 'cross_validate']
 
 # %% ../nbs/07_recipes.ipynb #7e8df91c
 @dataclass(frozen=True)
@@ -199,7 +199,14 @@ def choose_n_domains(rep:np.ndarray, # (n_obs, n_dims) the representation that w
     return int(stab.loc[stab["stability"] >= best - tol, "k"].max()), stab
 
 # %% ../nbs/07_recipes.ipynb #4a7c3a21
-def _domains_from_latent(adata, r:Recipe, n_clusters, seed, key_added, spatial_key):
+def domains_from_latent(adata:ad.AnnData, # data with the model's latent in obsm['X_spatial_vae'] and a spatial graph
+                        r:Recipe, # the recipe whose clustering settings are used
+                        n_clusters:int|str, # number of domains or "auto"
+                        seed:int=0, # clustering seed
+                        key_added:str=Key.domain, # obs column of the domains
+                        spatial_key:str=Key.spatial, # obsm key of the coordinates (refinement)
+                       )->tuple:
+    "The recipe's clustering step on an existing latent: aggregate, GMM, refinement; returns (K, stability table or None)."
     rep = Key.latent
     if r.latent_hops > 0: aggregate_neighbors(adata, Key.latent, r.latent_hops, key_added=Key.latent_agg); rep = Key.latent_agg
     stab = None
@@ -245,7 +252,7 @@ def find_domains(adata:ad.AnnData, # raw counts or normalised values in X, coord
     model.train(seed=seed, device=device, progress=progress)
     t["train"] = time.perf_counter() - t0; t0 = time.perf_counter()
     embed(adata, model)
-    k, stab = _domains_from_latent(adata, r, n_clusters, seed, key_added, spatial_key)
+    k, stab = domains_from_latent(adata, r, n_clusters, seed, key_added, spatial_key)
     t["cluster"] = time.perf_counter() - t0
     adata.uns[key_added]["params"].update(recipe=r.name, n_clusters=k, n_clusters_requested=str(n_clusters),
                                           latent_hops=r.latent_hops, refine_neighbors=r.refine_neighbors)
