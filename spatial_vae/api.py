@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_api.ipynb #aa627ae1
 from __future__ import annotations
-import json, os, shutil, tempfile, time, hashlib
+import json, os, shutil, tempfile, time
 from pathlib import Path
 import numpy as np, pandas as pd
 import scipy.sparse as sp
@@ -15,7 +15,7 @@ from fastcore.basics import patch
 from .model import SpatialVAEModule
 from .losses import LossWeights
 from .presets import Preset, PRESETS, get_preset
-from .train import SpatialTensors, fit, infer, resolve_device, epoch_pass, restrict_graph
+from .train import SpatialTensors, fit, infer, epoch_pass, restrict_graph
 
 # %% auto #0
 __all__ = ['FORMAT_VERSION', 'SpatialVAE', 'embed', 'is_library_folder', 'replace_folder', 'library_tmpdir']

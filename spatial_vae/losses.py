@@ -4,8 +4,7 @@
 
 # %% ../nbs/02_losses.ipynb #09a596a4
 from __future__ import annotations
-from dataclasses import dataclass, asdict, replace
-import math
+from dataclasses import dataclass, asdict
 import torch
 import torch.nn.functional as F
 

@@ -9,7 +9,6 @@ from typing import Sequence
 import warnings
 import numpy as np, pandas as pd
 import anndata as ad
-import matplotlib
 import matplotlib.pyplot as plt
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure

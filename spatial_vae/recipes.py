@@ -5,13 +5,13 @@
 # %% ../nbs/07_recipes.ipynb #bc2d1b9f
 from __future__ import annotations
 import time, warnings
-from dataclasses import dataclass, field, replace, asdict
+from dataclasses import dataclass, replace, asdict
 import numpy as np, pandas as pd
 import scipy.sparse as sp
 import anndata as ad
 from .core import Key, check_spatial
 from .preprocess import spatial_neighbors, make_splits, get_split
-from .presets import Preset, PRESETS, get_preset
+from .presets import Preset, PRESETS
 from .api import SpatialVAE, embed
 from .evaluate import cluster, refine_labels, coordinate_metrics
 

@@ -12,7 +12,7 @@ import anndata as ad
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 from .core import Key
-from .plots import category_colors, plot_spatial, plot_umap, umap_embedding, plot_training_curves
+from .plots import category_colors, plot_spatial, plot_umap, umap_embedding
 
 # %% auto #0
 __all__ = ['BLANK_IMAGE', 'spot_diameter', 'blank_library', 'has_tissue_image', 'set_category_colors', 'latent_anndata',
