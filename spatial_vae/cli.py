@@ -200,7 +200,7 @@ def _scores(adata, label_key:str|None, notes:list)->dict:
 def _write_outputs(tmp:Path, adata, var, label_key, seed:int, history, clock:_Clock)->dict:
     "latent.h5ad, clusters.csv and the figures into `tmp`; returns {caption: png path}."
     from spatial_vae.core import Key
-    from spatial_vae import report
+    from spatial_vae import report, plots
     import matplotlib.pyplot as plt
     lk = label_key if (label_key and label_key in adata.obs) else None
     key, rkey = Key.domain, Key.refined(Key.domain)
@@ -208,7 +208,7 @@ def _write_outputs(tmp:Path, adata, var, label_key, seed:int, history, clock:_Cl
     figs = {}
     for name, cap, make in (("domains", "Spatial domains", lambda: report.domains_figure(lat, [key, rkey] + ([lk] if lk else []))),
                             ("umap", "UMAP of the latent", lambda: report.umap_figure(lat, [key] + ([lk] if lk else []), seed=seed)),
-                            ("training", "Training curves", (lambda: report.plot_training_curves(history)) if history is not None else None)):
+                            ("training", "Training curves", (lambda: plots.plot_training_curves(history)) if history is not None else None)):
         if make is None: continue
         fig = make(); fig.savefig(tmp/f"{name}.png", dpi=110, bbox_inches="tight"); plt.close(fig); figs[cap] = tmp/f"{name}.png"
     lat.write_h5ad(tmp/"latent.h5ad", compression="gzip")
