@@ -338,9 +338,11 @@ def main():
     order = [n["href"] for n in nav]
     def rank(h):   # the story: home, numbered notebooks in order, then folders (experiments), then other pages
         parts = h.strip("/").split("/")
-        num = lambda t: int(t.split("_")[0]) if re.match(r"\d+_", t) else 10**6
-        if h == "/": return (0, "", 0)
-        if len(parts) == 1: return (1, "", num(parts[0])) if num(parts[0]) < 10**6 else (3, parts[0], 0)
+        def num(t):   # "07_recipes" -> (7, ""), "07b_report" -> (7, "b"): numbered notebooks, letter suffixes after their number
+            m = re.match(r"(\d+)([a-z]?)_", t)
+            return (int(m.group(1)), m.group(2)) if m else (10**6, "")
+        if h == "/": return (0, "", (0, ""))
+        if len(parts) == 1: return (1, "", num(parts[0])) if num(parts[0])[0] < 10**6 else (3, parts[0], (0, ""))
         return (2, parts[0], num(parts[-1]))
     if not order: fail("no sidebar (primary nav) found on the home page")
     elif order == sorted(order, key=rank) and order[0] == "/":
