@@ -5,14 +5,15 @@
 # %% ../nbs/00b_preprocess.ipynb #b0b00002
 from __future__ import annotations
 import warnings
+from pathlib import Path
 import numpy as np, pandas as pd
 import scipy.sparse as sp
 import anndata as ad
 from .core import Key, check_spatial
 
 # %% auto #0
-__all__ = ['spatial_neighbors', 'normalize_grid', 'grid_adjacency', 'impute_grid_neighbours', 'select_top_variance',
-           'preprocess_counts', 'run_pca', 'make_splits', 'get_split']
+__all__ = ['spatial_neighbors', 'normalize_grid', 'grid_adjacency', 'impute_grid_neighbours', 'select_top_variance', 'is_counts',
+           'preprocess_counts', 'pca', 'run_pca', 'pca_projection', 'project_pca', 'make_splits', 'get_split']
 
 # %% ../nbs/00b_preprocess.ipynb #b0b00007
 def _record(adata:ad.AnnData, key:str, **params):
@@ -137,6 +138,21 @@ def select_top_variance(adata:ad.AnnData, # observations x genes (NaN ignored)
     return adata if copy else None
 
 # %% ../nbs/00b_preprocess.ipynb #11f7ce4c
+def is_counts(X, # (n_obs, n_vars) dense array or scipy sparse matrix
+              block:int=1 << 20, # values checked at a time (bounds the temporary memory)
+             )->bool:
+    "True when `X` holds raw counts: some values, all finite, non-negative and integer (sparse: its stored values)."
+    if sp.issparse(X): v = (X if X.format in ("csr", "csc", "coo") else X.tocsr()).data
+    else: v = np.asarray(X)
+    if v.size == 0: return False
+    if v.dtype.kind in "iub": return bool((v >= 0).all())
+    if v.dtype.kind != "f": return False
+    rows = max(1, block // max(1, v[:1].size))            # whole rows of a dense matrix per step
+    for a in range(0, len(v), rows):
+        b = v[a:a + rows]
+        if not (np.isfinite(b).all() and (b >= 0).all() and np.array_equal(b, np.round(b))): return False
+    return True
+
 def preprocess_counts(adata:ad.AnnData, # raw counts in X
                       n_top_genes:int|None=3000, # highly variable genes to keep; None = all
                       layer_counts:str=Key.counts, # layer that keeps the raw counts
@@ -147,11 +163,10 @@ def preprocess_counts(adata:ad.AnnData, # raw counts in X
                      )->ad.AnnData|None:
     "normalize_total + log1p + scanpy HVG, raw counts kept in `layers[layer_counts]`."
     import scanpy as sc
-    adata = adata.copy() if copy else adata
-    X = adata.X.data if sp.issparse(adata.X) else np.asarray(adata.X)
-    if X.size and (np.nanmin(X) < 0 or not np.allclose(X, np.round(X))):
-        raise ValueError("X does not hold raw counts (negative or non-integer values); pass raw counts, "
+    if not is_counts(adata.X):
+        raise ValueError("X does not hold raw counts (negative, non-integer or non-finite values); pass raw counts, "
                          f"e.g. adata.X = adata.layers['{layer_counts}'].copy()")
+    adata = adata.copy() if copy else adata
     adata.layers[layer_counts] = adata.X.copy()
     sc.pp.normalize_total(adata, target_sum=target_sum)
     sc.pp.log1p(adata)
@@ -160,22 +175,194 @@ def preprocess_counts(adata:ad.AnnData, # raw counts in X
     _record(adata, Key.preprocess_counts, n_top_genes=n_top_genes, layer_counts=layer_counts, target_sum=target_sum, flavor=flavor, subset=subset)
     return adata if copy else None
 
+# %% ../nbs/00b_preprocess.ipynb #3b6276de
+def _as_csr(X): return X if X.format == "csr" else X.tocsr()
+
+def _column_stats(X, # (n, g) dense array or sparse matrix
+                  block:int=1 << 20, # values per step (bounds the temporaries)
+                 )->tuple:
+    "Column means and variances (ddof=1) in float64; two passes that neither densify sparse X nor copy dense X whole."
+    n, g = X.shape
+    if sp.issparse(X):
+        X = _as_csr(X); idx, val = X.indices, X.data
+        s = np.zeros(g)
+        for a in range(0, X.nnz, block): s += np.bincount(idx[a:a + block], val[a:a + block], minlength=g)
+        mu = s / n
+        ss = (n - np.bincount(idx, minlength=g)) * mu ** 2                   # the zeros that are not stored
+        for a in range(0, X.nnz, block):
+            j = idx[a:a + block]; ss += np.bincount(j, (val[a:a + block] - mu[j]) ** 2, minlength=g)
+    else:
+        rows = max(1, block // max(g, 1)); s = np.zeros(g); ss = np.zeros(g)
+        for a in range(0, n, rows): s += X[a:a + rows].sum(0, dtype=np.float64)
+        mu = s / n
+        for a in range(0, n, rows): ss += ((X[a:a + rows] - mu) ** 2).sum(0)
+    return mu, ss / max(n - 1, 1)
+
+def _standardised(X, # (n, g) dense array or sparse matrix
+                  mean:np.ndarray, scale:np.ndarray, clip:np.ndarray, # the z-score: clip((x - mean) / scale, *clip)
+                  block:int=1 << 20, # values per step
+                 ):
+    "float32 z-scores minus their value at x = 0: sparse X stays sparse with its pattern; X itself when that is the identity."
+    z0 = np.clip(-mean / scale, *clip)
+    identity = not (mean.any() or (scale != 1).any() or np.isfinite(clip).any())
+    if sp.issparse(X):
+        X = _as_csr(X)
+        if identity: return X.astype(np.float32, copy=False)
+        data = np.empty(X.nnz, np.float32)
+        for a in range(0, X.nnz, block):
+            j = X.indices[a:a + block]
+            data[a:a + block] = np.clip((X.data[a:a + block] - mean[j]) / scale[j], *clip) - z0[j]
+        return sp.csr_matrix((data, X.indices, X.indptr), shape=X.shape)
+    X = np.asarray(X)
+    if identity: return X.astype(np.float32, copy=False)
+    M = np.empty(X.shape, np.float32); rows = max(1, block // max(X.shape[1], 1))
+    for a in range(0, len(X), rows): M[a:a + rows] = np.clip((X[a:a + rows] - mean) / scale, *clip) - z0
+    return M
+
+def _randomized_svd(matmat, # Q -> A @ Q for the implicit (n, g) matrix A
+                    rmatmat, # P -> A.T @ P
+                    shape:tuple, # (n, g)
+                    n_comps:int, # singular vectors kept
+                    seed:int, # seeds the Gaussian start
+                    n_oversamples:int=10, # extra start vectors (scikit-learn's PCA default)
+                   )->tuple:
+    "scikit-learn's randomized SVD as its PCA runs it, on an implicit matrix: (Vt (n_comps, g), singular values)."
+    from functools import partial
+    from scipy import linalg
+    n, g = shape; wide = n < g                               # scikit-learn works on the transpose of a wide matrix
+    A, At = (rmatmat, matmat) if wide else (matmat, rmatmat)
+    n_iter = 7 if n_comps < 0.1 * min(shape) else 4
+    Q = np.random.RandomState(seed).normal(size=(n if wide else g, n_comps + n_oversamples))
+    lu = partial(linalg.lu, permute_l=True, check_finite=False)
+    for _ in range(n_iter): Q = lu(A(Q))[0]; Q = lu(At(Q))[0]
+    Q = linalg.qr(A(Q), mode="economic", check_finite=False)[0]
+    Uh, s, Vt = linalg.svd(At(Q).T, full_matrices=False, lapack_driver="gesdd")
+    Vt = (Q @ Uh)[:, :n_comps].T if wide else Vt[:n_comps]
+    sign = np.sign(Vt[np.arange(n_comps), np.abs(Vt).argmax(1)])    # scikit-learn's svd_flip(u_based_decision=False)
+    return Vt * sign[:, None], s[:n_comps]
+
+def _clip_bounds(clip)->np.ndarray:
+    "[low, high] from a bound c (-> [-c, c]), a (low, high) pair (None = open) or None (no clipping)."
+    if clip is None: return np.array([-np.inf, np.inf])
+    if np.ndim(clip) == 0:
+        if not clip > 0: raise ValueError(f"clip must be > 0, a (low, high) pair or None, got {clip!r}")
+        return np.array([-float(clip), float(clip)])
+    lo, hi = clip
+    return np.array([-np.inf if lo is None else float(lo), np.inf if hi is None else float(hi)])
+
+def _offset(p:dict)->np.ndarray:
+    "What `_standardised(X) @ loadings` must lose to be the centred projection: (centre - z0) @ loadings."
+    z0 = np.clip(-p["mean"] / p["scale"], *p["clip"])
+    return ((p["center"].astype(np.float64) - z0) @ p["loadings"].astype(np.float64)).astype(np.float32)
+
+def _matrix(adata:ad.AnnData, layer:str|None):
+    if layer is not None and layer not in adata.layers: raise KeyError(f"layers['{layer}'] not found (layers: {list(adata.layers)}); pass layer=None to use X")
+    X = adata.X if layer is None else adata.layers[layer]
+    if X is None or 0 in X.shape: raise ValueError(f"the matrix is empty ({'X' if layer is None else f'layers[{layer!r}]'}); PCA needs genes")
+    return X
+
+def pca(adata:ad.AnnData, # observations x genes in X (or `layer`), dense or sparse, no NaN
+        n_comps:int=50, # principal components (at most min(n_obs, n_vars) - 1)
+        seed:int=0, # seeds the randomized solver: same seed, same components
+        scale:bool=True, # z-score each gene before the PCA; False: centre only (scanpy's default)
+        clip:float|tuple|None=10.0, # with scale: z-scores clipped to [-clip, clip], or to a (low, high) pair (None = open); None: not clipped
+        layer:str|None=None, # layer to use instead of X
+        key_added:str=Key.pca, # obsm key of the components; the uns and varm keys follow from it (`Key.pca_keys`)
+        copy:bool=False, # return a modified copy
+       )->ad.AnnData|None:
+    """Seeded randomized PCA of z-scored (clipped) expression that never densifies sparse input.
+
+    Writes `obsm[key_added]` (float32 components), the loadings in `varm[Key.pca_keys(key_added)[1]]` (`'PCs'`) and
+    `uns[Key.pca_keys(key_added)[0]]` (`'pca'`): `variance`, `variance_ratio`, the projection's per-gene `mean`,
+    `scale`, `center` and its `clip` bounds, and `params`. Returns None, or the copy when `copy=True`.
+    Raises `ValueError` on NaN/inf (fill them first with `impute_grid_neighbours`).
+    """
+    X = _matrix(adata, layer)
+    mu, var = _column_stats(X)
+    bad = ~np.isfinite(mu)
+    if bad.any(): raise ValueError(f"{'X' if layer is None else f'layers[{layer!r}]'} has NaN/inf in {int(bad.sum())} gene(s) "
+                                   f"(e.g. {list(adata.var_names[bad][:3])}); fill them first with spatial_vae.preprocess.impute_grid_neighbours(adata)")
+    n_comps = min(int(n_comps), min(X.shape) - 1)
+    if n_comps < 1: raise ValueError(f"PCA needs at least 2 observations, 2 genes and n_comps >= 1; got shape {X.shape}")
+    adata = adata.copy() if copy else adata
+    X, g = _matrix(adata, layer), X.shape[1]
+    if scale:
+        sd = np.sqrt(var); sd[~(sd > 0)] = 1
+        p = dict(mean=mu.astype(np.float32), scale=sd.astype(np.float32), clip=_clip_bounds(clip))
+    else: p = dict(mean=np.zeros(g, np.float32), scale=np.ones(g, np.float32), clip=_clip_bounds(None))
+    M = _standardised(X, **p)
+    m, var = _column_stats(M) if scale else (mu, var)       # unscaled: M is X itself
+    p["center"] = (np.clip(-p["mean"] / p["scale"], *p["clip"]) + m).astype(np.float32)
+    f32 = lambda Q: Q.astype(np.float32)
+    Vt, s = _randomized_svd(lambda Q: M @ f32(Q) - (m @ Q)[None, :],          # (M - 1 m') Q, centring as a rank-one term
+                            lambda P: M.T @ f32(P) - np.outer(m, P.sum(0)), M.shape, n_comps, seed)
+    p["loadings"] = np.ascontiguousarray(Vt.T, dtype=np.float32)
+    uns_key, varm_key = Key.pca_keys(key_added)
+    adata.obsm[key_added] = np.asarray(M @ p["loadings"] - _offset(p), dtype=np.float32)
+    adata.varm[varm_key] = p["loadings"]
+    ev = s ** 2 / (X.shape[0] - 1)
+    adata.uns[uns_key] = {"variance": ev.astype(np.float32), "variance_ratio": (ev / var.sum()).astype(np.float32),
+                          "genes": np.asarray(adata.var_names, dtype=str), **{k: p[k] for k in ("mean", "scale", "center", "clip")},
+                          "params": {"n_comps": n_comps, "seed": seed, "svd_solver": "randomized", "zero_center": True, "scale": scale,
+                                     "clip": p["clip"].tolist(), "layer": "None" if layer is None else layer}}
+    return adata if copy else None
+
+# %% ../nbs/00b_preprocess.ipynb #13427208
 def run_pca(adata:ad.AnnData, # preprocessed data (no NaN)
             n_comps:int=50, # principal components
-            seed:int=0, # random state of the solver
+            seed:int=0, # seeds the randomized solver
             key_added:str=Key.pca, # obsm key; the uns and varm keys follow from it (`Key.pca_keys`)
             copy:bool=False, # return a modified copy
            )->ad.AnnData|None:
-    "Seeded scanpy PCA into `obsm[key_added]`; refuses NaN (impute first)."
-    import scanpy as sc
-    X = adata.X.data if sp.issparse(adata.X) else np.asarray(adata.X)
-    if np.isnan(X).any(): raise ValueError("X has NaN; fill them first with spatial_vae.preprocess.impute_grid_neighbours(adata)")
-    n_comps = min(n_comps, min(adata.shape) - 1)
-    adata = adata.copy() if copy else adata
-    pca = sc.pp.pca(adata, n_comps=n_comps, random_state=seed, svd_solver="arpack", copy=True, mask_var=None)
+    "`pca` with scanpy's defaults (centred, not scaled), for data scaled beforehand (e.g. by `sc.pp.scale`)."
+    return pca(adata, n_comps=n_comps, seed=seed, scale=False, clip=None, key_added=key_added, copy=copy)
+
+# %% ../nbs/00b_preprocess.ipynb #47e74f80
+_PROJECTION = ("genes", "mean", "scale", "clip", "center", "loadings")
+
+def pca_projection(adata:ad.AnnData, # data on which `pca` ran
+                   key_added:str=Key.pca, # the `key_added` of that `pca` call
+                  )->dict:
+    "The fitted projection of `pca`, to apply with `project_pca` or save with `np.savez(path, **projection)`."
     uns_key, varm_key = Key.pca_keys(key_added)
-    adata.obsm[key_added] = pca.obsm[Key.pca]; adata.varm[varm_key] = pca.varm[Key.pcs]
-    adata.uns[uns_key] = {**pca.uns[Key.pca_uns], "params": {"n_comps": n_comps, "seed": seed, "svd_solver": "arpack"}}
+    u = adata.uns.get(uns_key, {})
+    if varm_key not in adata.varm or any(k not in u for k in ("genes", "mean", "scale", "center", "clip")):
+        raise KeyError(f"no fitted projection in uns['{uns_key}'] / varm['{varm_key}']; run spatial_vae.preprocess.pca(adata, key_added='{key_added}') first")
+    genes = np.asarray(u["genes"], dtype=str)
+    rows = pd.Index(adata.var_names.astype(str)).get_indexer(genes)      # varm follows var when genes are reordered
+    if (rows < 0).any():
+        raise ValueError(f"{int((rows < 0).sum())} of the {len(genes)} genes pca was fitted on are no longer in adata "
+                         f"(e.g. {list(genes[rows < 0][:3])}); run spatial_vae.preprocess.pca(adata) again")
+    return dict(genes=genes, mean=np.asarray(u["mean"], np.float32), scale=np.asarray(u["scale"], np.float32),
+                clip=np.asarray(u["clip"], np.float64), center=np.asarray(u["center"], np.float32),
+                loadings=np.ascontiguousarray(np.asarray(adata.varm[varm_key], np.float32)[rows]))
+
+def project_pca(adata:ad.AnnData, # new data, prepared as the fitted data was; genes matched by name
+                projection:dict|str|Path, # `pca_projection(...)`, or the path of an `.npz` holding it
+                layer:str|None=None, # layer to use instead of X
+                key_added:str=Key.pca, # obsm key of the components
+                copy:bool=False, # return a modified copy
+               )->ad.AnnData|None:
+    "Project `adata` onto a fitted PCA: `obsm[key_added]` and `uns[Key.pca_keys(key_added)[0]]['params']`; raises `KeyError` listing missing genes."
+    if not isinstance(projection, dict):
+        with np.load(projection, allow_pickle=False) as z: projection = {k: z[k] for k in z.files}
+    missing = [k for k in _PROJECTION if k not in projection]
+    if missing: raise KeyError(f"the projection lacks {missing}; build it with spatial_vae.preprocess.pca_projection(adata)")
+    p = projection; genes = pd.Index(np.asarray(p["genes"], dtype=str))
+    X = _matrix(adata, layer)
+    cols = pd.Index(adata.var_names.astype(str)).get_indexer(genes)
+    if (cols < 0).any():
+        lack = list(genes[cols < 0])
+        raise KeyError(f"adata lacks {len(lack)} of the projection's {len(genes)} genes: {', '.join(lack[:20])}"
+                       + (f" ... (+{len(lack) - 20} more)" if len(lack) > 20 else "") + "; project data that measures them")
+    if not np.array_equal(cols, np.arange(X.shape[1])): X = X[:, cols]      # reordered or a superset: the projection's genes, in order
+    M = _standardised(X, p["mean"], p["scale"], p["clip"])
+    if not np.isfinite(M.data if sp.issparse(M) else M).all():
+        raise ValueError("the data has NaN/inf values in the projection's genes; fill them first (spatial_vae.preprocess.impute_grid_neighbours)")
+    adata = adata.copy() if copy else adata
+    adata.obsm[key_added] = np.asarray(M @ p["loadings"] - _offset(p), dtype=np.float32)
+    adata.uns[Key.pca_keys(key_added)[0]] = {"params": {"projected": True, "n_comps": int(p["loadings"].shape[1]), "n_genes": len(genes),
+                                                        "layer": "None" if layer is None else layer}}
     return adata if copy else None
 
 # %% ../nbs/00b_preprocess.ipynb #5ae8ff6d

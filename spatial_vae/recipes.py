@@ -5,13 +5,14 @@
 # %% ../nbs/07_recipes.ipynb #bc2d1b9f
 from __future__ import annotations
 import time, warnings
+from pathlib import Path
 from dataclasses import dataclass, replace, asdict
 import numpy as np, pandas as pd
 import scipy.sparse as sp
 import anndata as ad
 from .core import Key, check_spatial
-from .preprocess import spatial_neighbors, make_splits, get_split
-from .presets import Preset, PRESETS
+from .preprocess import spatial_neighbors, make_splits, get_split, is_counts, pca, project_pca
+from .presets import Preset, PRESETS, get_preset
 from .api import SpatialVAE, embed
 from .evaluate import cluster, refine_labels, coordinate_metrics
 
@@ -60,18 +61,6 @@ def get_recipe(recipe:Recipe|str="domains", # a `Recipe` or a name in `RECIPES`
     return replace(recipe, **overrides)
 
 # %% ../nbs/07_recipes.ipynb #a3a0f055
-def _is_counts(X)->bool:
-    v = X.data if sp.issparse(X) else np.asarray(X)
-    return v.size > 0 and bool(np.isfinite(v).all() and (v >= 0).all() and np.array_equal(v, np.round(v)))
-
-def _zscore(X, clip:float)->np.ndarray:
-    "Dense float32 z-scores of the columns (sd 0 -> 0), clipped; computed without densifying twice."
-    X = X.toarray() if sp.issparse(X) else np.asarray(X)
-    X = X.astype(np.float32, copy=True)
-    mu = X.mean(0); sd = X.std(0, ddof=1); sd[~(sd > 0)] = 1
-    X -= mu; X /= sd
-    return np.clip(X, -clip, clip, out=X)
-
 def slice_labels(xy:np.ndarray, # (n_obs, n_dims) coordinates
                  max_slices:int=64, # a last axis with at most this many distinct values is read as slices
                 )->np.ndarray|None:
@@ -89,30 +78,41 @@ def spatial_graph(adata:ad.AnnData, # data with coordinates
     xy = check_spatial(adata, spatial_key, min_obs=2)
     sl = slice_labels(xy)
     if sl is None: spatial_neighbors(adata, n_neighs=n_neighs, spatial_key=spatial_key); return
-    n = adata.n_obs; C = sp.lil_matrix((n, n), dtype=np.float32); D = sp.lil_matrix((n, n), dtype=np.float32)
+    rows, cols, dist = [], [], []
     for s in np.unique(sl):
         idx = np.flatnonzero(sl == s)
         sub = ad.AnnData(obs=pd.DataFrame(index=adata.obs_names[idx])); sub.obsm[spatial_key] = xy[idx, :-1]
         spatial_neighbors(sub, n_neighs=min(n_neighs, len(idx) - 1), spatial_key=spatial_key)
-        C[np.ix_(idx, idx)] = sub.obsp[Key.connectivities]; D[np.ix_(idx, idx)] = sub.obsp[Key.distances]
-    adata.obsp[Key.connectivities], adata.obsp[Key.distances] = C.tocsr(), D.tocsr()
+        D = sub.obsp[Key.distances].tocoo()                  # the connectivities have the same pattern, all ones
+        rows.append(idx[D.row]); cols.append(idx[D.col]); dist.append(D.data)
+    n, r, c, d = adata.n_obs, np.concatenate(rows), np.concatenate(cols), np.concatenate(dist)
+    adata.obsp[Key.connectivities] = sp.csr_matrix((np.ones(len(d), np.float32), (r, c)), shape=(n, n))
+    adata.obsp[Key.distances] = sp.csr_matrix((d.astype(np.float32), (r, c)), shape=(n, n))
     adata.uns[Key.neighbors] = {"connectivities_key": Key.connectivities, "distances_key": Key.distances,
                                 "params": {"n_neighbors": n_neighs, "per_slice": True, "n_slices": int(sl.max() + 1), "spatial_key": spatial_key}}
 
 # %% ../nbs/07_recipes.ipynb #2d6c5966
+def _seed(seed)->int:
+    "`seed` as an int, or an error naming it (numpy and scikit-learn accept 0..2**32-1)."
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32:
+        raise ValueError(f"seed must be an integer >= 0 (and < 2**32), got {seed!r}")
+    return int(seed)
+
 def prepare(adata:ad.AnnData, # raw counts or normalised values in X; coordinates in obsm[spatial_key]
             recipe:Recipe|str="domains", # a `Recipe` or a name in `RECIPES`
             seed:int=0, # seeds the randomized PCA
             spatial_key:str=Key.spatial, # obsm key of the coordinates
+            projection:dict|str|Path|None=None, # a fitted PCA (`preprocess.pca_projection`, or its `.npz`) to project onto instead of fitting one
            )->dict:
     """Prepare `adata` in place for the recipe's model: PCA input in `obsm['X_pca']` and the spatial graph.
 
-    Returns what was done (`input`: "counts" or "normalised", `n_genes`, `n_pcs`, `seconds`), also stored in
-    `adata.uns['spatial_vae']['prepare']`.
+    With `projection` (e.g. a saved run's), the data are normalised as the recipe says and projected onto that PCA,
+    genes matched by name (no gene selection: the projection's genes are the selection); a `KeyError` lists the
+    genes `adata` lacks. Returns what was done (`input`: "counts" or "normalised", `n_genes`, `n_pcs`, `projected`,
+    `seconds`), also stored in `adata.uns['spatial_vae']['prepare']`.
     """
     import scanpy as sc
-    from sklearn.decomposition import PCA
-    r = get_recipe(recipe); t0 = time.perf_counter()
+    r = get_recipe(recipe); t0 = time.perf_counter(); seed = _seed(seed)
     check_spatial(adata, spatial_key, min_obs=3)
     X = adata.X
     if X is None or X.shape[1] == 0: raise ValueError("adata.X is empty; the recipe needs genes in X")
@@ -121,21 +121,18 @@ def prepare(adata:ad.AnnData, # raw counts or normalised values in X; coordinate
     if not np.isfinite(vals).all():
         raise ValueError(f"adata.X holds {int((~np.isfinite(vals)).sum())} NaN/inf values; remove or fill them first "
                          "(a NaN in raw counts would otherwise switch the whole pipeline to a different model)")
-    counts = _is_counts(X)
+    counts = is_counts(X)
     if counts:
         adata.layers[Key.counts] = X.copy()
         sc.pp.normalize_total(adata, target_sum=1e4); sc.pp.log1p(adata)
-        if r.n_top_genes is not None and r.n_top_genes < adata.n_vars:
+        if projection is None and r.n_top_genes is not None and r.n_top_genes < adata.n_vars:
             sc.pp.highly_variable_genes(adata, n_top_genes=r.n_top_genes, flavor="seurat", subset=True)
-    Z = _zscore(adata.X, r.clip)
-    n_pcs = min(r.n_pcs, min(Z.shape) - 1)
-    pcs = PCA(n_pcs, svd_solver="randomized", random_state=seed).fit(Z)
-    adata.obsm[Key.pca] = pcs.transform(Z).astype(np.float32)
-    adata.uns[Key.pca_uns] = {"variance_ratio": pcs.explained_variance_ratio_.astype(np.float32),
-                              "params": {"n_comps": int(n_pcs), "seed": seed, "svd_solver": "randomized", "zero_center": True}}
+    if projection is None: pca(adata, n_comps=r.n_pcs, seed=seed, scale=True, clip=r.clip)
+    else: project_pca(adata, projection)
+    p = adata.uns[Key.pca_uns]["params"]
     spatial_graph(adata, n_neighs=r.n_neighs, spatial_key=spatial_key)
-    info = dict(recipe=r.name, input="counts" if counts else "normalised", n_genes=int(adata.n_vars), n_pcs=int(n_pcs),
-                seed=seed, seconds=round(time.perf_counter() - t0, 3))
+    info = dict(recipe=r.name, input="counts" if counts else "normalised", n_genes=int(p.get("n_genes", adata.n_vars)),
+                n_pcs=int(adata.obsm[Key.pca].shape[1]), seed=seed, projected=projection is not None, seconds=round(time.perf_counter() - t0, 3))
     adata.uns.setdefault(Key.uns, {})["prepare"] = info
     return info
 
@@ -239,7 +236,7 @@ def find_domains(adata:ad.AnnData, # raw counts or normalised values in X, coord
     the number of domains and, for "auto", the stability table's best K). Seconds per stage go to
     `uns['spatial_vae']['timings']`.
     """
-    r = get_recipe(recipe)
+    r = get_recipe(recipe); seed = _seed(seed)
     if not (n_clusters == "auto" or (isinstance(n_clusters, (int, np.integer)) and not isinstance(n_clusters, bool) and n_clusters >= 1)):
         raise ValueError(f"n_clusters must be an integer >= 1 or 'auto', got {n_clusters!r}")
     if n_clusters != "auto" and n_clusters > adata.n_obs:
@@ -282,6 +279,13 @@ def cross_validate(adata:ad.AnnData, # registered with `SpatialVAE.setup_anndata
     """
     setup = adata.uns.get(Key.uns, {}).get("setup")
     if setup is None: raise ValueError("adata is not registered; run SpatialVAE.setup_anndata(adata) first")
+    if split not in ("random", "blocked"): raise ValueError(f"split must be 'random' or 'blocked', got {split!r}")
+    if method not in ("regression", "classification"): raise ValueError(f"method must be 'regression' or 'classification', got {method!r}")
+    if isinstance(n_folds, bool) or not isinstance(n_folds, (int, np.integer)) or n_folds < 2:
+        raise ValueError(f"n_folds must be an integer >= 2 (k-fold: every observation tested once), got {n_folds!r}")
+    if folds is not None and not all(isinstance(f, (int, np.integer)) and 0 <= f < n_folds for f in folds):
+        raise ValueError(f"folds must be fold numbers in 0..{n_folds - 1}, got {list(folds)!r}")
+    get_preset(preset, **overrides)                                 # a bad preset or setting fails before any fold is trained
     skey = setup["spatial_key"]; key = f"{Key.splits}_{split}"
     make_splits(adata, n_folds=n_folds, kind=split, seed=split_seed, block_size=block_size, buffer=buffer,
                 spatial_key=skey, key_added=key)
