@@ -5,23 +5,32 @@ Serves the site on 127.0.0.1 (a free port, stopped at the end) and opens it in h
 1. the API page of the model class (`--api SpatialVAE`, found by name: the page with a heading reading exactly
    that name) renders: the heading is visible, a code block after it holds the signature (`NAME(` plus at least
    one parameter line) and the docstring text follows;
-2. figures load: every <img> in the content of every page is decoded by the browser (naturalWidth > 0), at
+2. parameter tables: every API entry (a heading after its "source" link, on any page) shows a signature block
+   `NAME(a, b=1, **kw)` without inline comments (not nbdev's default `def NAME(` block with docments comments) and,
+   when it has parameters, a table headed Parameter | Type | Default | Description whose first column lists every
+   parameter of the signature (`*args`/`**kwargs` written so); no `VAR_KEYWORD`/`VAR_POSITIONAL` anywhere in a
+   page; every public function, class, method and property of the package (`--package spatial_vae`: `__all__` of
+   each module, methods defined in the exported classes) has an entry on some page;
+3. figures load: every <img> in the content of every page is decoded by the browser (naturalWidth > 0), at
    least `--min-figures` of them exist (notebook outputs or the paper figures), and none is broken;
-3. a screenshot of the API entry is written (`--screenshot`, default /tmp/spatial_vae_docs_api.png) and must not
-   be a blank page;
-4. every page loads, every table-of-contents link and internal link (page and anchor) exists, and the sidebar reads as the story: Home, the numbered notebooks in order, then the
-   folders (experiments), then other pages;
-5. math renders: MathJax (the offline bundle, never a CDN) is loaded on every page, and after it has typeset the
+4. screenshots (`--shots DIR`, default $TMPDIR/spatial_vae_docs/) of the home page, the API page, the tutorial
+   (`--tutorial`, a page named *_tutorial) and one experiment page (`--experiment`), none blank, each with what it
+   must show: the API page its parameter tables, the tutorial and the experiment page inline figures and typeset
+   math, all four no leaked markup;
+5. every page loads, every table-of-contents link and internal link (page and anchor) exists, and the sidebar
+   reads as the story: Home, the numbered notebooks in order, then the folders (experiments), then other pages;
+6. math renders: MathJax (the offline bundle, never a CDN) is loaded on every page, and after it has typeset the
    page no raw TeX (`$...$`, `$$...$$`, `\(...\)`, `\[...\]`) is left in the rendered text (outside code blocks);
    pages with math show MathJax output elements (<mjx-container>); no <script> loads from another host;
-6. no markup leaks as text: no Pandoc attribute text (`{target=...}`, e.g. nbdev's source links) and no raw LaTeX
+7. no markup leaks as text: no Pandoc attribute text (`{target=...}`, e.g. nbdev's source links) and no raw LaTeX
    citation (`\cite{...}`) in the text of a built page outside code blocks.
 
 How: a small check page, served beside the site (never written into it), loads each page in a same-origin
 <iframe>; its load event waits for them, then a script inspects their DOM and writes a JSON verdict that
 `chromium --dump-dom` prints. Exits 1 on any failure and prints what was checked.
 
-Usage: python .ci/check_docs.py [--site site] [--api SpatialVAE] [--min-figures 1] [--screenshot PATH]
+Usage: python .ci/check_docs.py [--site site] [--api SpatialVAE] [--min-figures 1] [--shots DIR]
+                                [--tutorial URL] [--experiment URL] [--package spatial_vae]
 """
 import argparse, functools, html, json, os, re, shutil, subprocess, sys, tempfile, threading
 from html.parser import HTMLParser
@@ -89,6 +98,27 @@ function mathCheck(doc) {
           errors: Array.from(scope.querySelectorAll('mjx-merror, [data-mjx-error]')).map(e => (e.getAttribute('data-mjx-error') || e.textContent).slice(0, 80)).slice(0, 5),
           scripts: Array.from(doc.querySelectorAll('script[src]')).map(s => s.getAttribute('src')).filter(u => /^(https?:)?\/\//.test(u))};
 }
+function apiEntries(doc) {
+  // show_doc entries: a heading right after the paragraph holding its "source" link; the entry runs to the next
+  // heading or <hr>. For each: the signature block (first <pre>), and the first table's header and first column.
+  const scope = doc.querySelector('.md-content') || doc.body, out = [];
+  for (const h of scope.querySelectorAll('h2,h3,h4,h5,h6')) {
+    const prev = h.previousElementSibling;
+    if (!prev || !Array.from(prev.querySelectorAll('a')).some(a => a.textContent.trim() === 'source')) continue;
+    const e = {name: h.textContent.replace(/[¶#]/g, '').trim(), id: h.id, tag: h.tagName, signature: null, table: null};
+    for (let n = h.nextElementSibling; n && !/^(H[1-6]|HR)$/.test(n.tagName); n = n.nextElementSibling) {
+      const pre = n.tagName === 'PRE' ? n : n.querySelector('pre');
+      if (e.signature === null && pre) e.signature = pre.textContent;
+      const t = n.tagName === 'TABLE' ? n : n.querySelector('table');
+      if (e.table === null && t) e.table = {
+        header: Array.from(t.querySelectorAll('thead th')).map(c => c.textContent.trim()),
+        first: Array.from(t.querySelectorAll('tbody tr')).map(r => (r.cells[0] || {textContent: ''}).textContent.trim()),
+        visible: visible(t)};
+    }
+    out.push(e);
+  }
+  return out;
+}
 function typeset(f) {   // MathJax typesets after the page's load event: wait for it (bounded)
   const w = f.contentWindow, p = w && w.MathJax && w.MathJax.startup && w.MathJax.startup.promise;
   return p ? Promise.race([p.catch(() => null), new Promise(r => setTimeout(r, 15000))]) : Promise.resolve();
@@ -108,6 +138,8 @@ window.addEventListener('load', async () => {
         .map(a => ({text: a.textContent.trim(), href: new URL(a.getAttribute('href'), f.src).pathname}));
       if (url === CFG.api_url) page.api = apiCheck(doc, CFG.api);
       page.math = mathCheck(doc);
+      page.entries = apiEntries(doc);
+      page.n_tables = (doc.querySelector('.md-content') || doc.body).querySelectorAll('table').length;
     }
     out.pages[url] = page;
   }
@@ -202,6 +234,89 @@ def broken_links(site: Path, urls):
     return bad
 
 
+PARAM_HEADER = ["Parameter", "Type", "Default", "Description"]   # the columns of .ci/docs_stage.py's tables
+
+
+def signature_params(sig: str, name: str):
+    """Parameter names (`*args`, `**kw` with their stars) of a signature block `name(a, b=1, *, c=None, **kw) -> T`;
+    None when the block is not such a signature (e.g. nbdev's default `def name(` with comments, or a property)."""
+    s = sig.strip()
+    if not s.startswith(name + "("): return None
+    body, depth, quote, cur, parts = s[len(name) + 1:], 0, None, "", []
+    for i, ch in enumerate(body):
+        if quote:
+            cur += ch
+            if ch == quote and body[i - 1] != "\\": quote = None
+            continue
+        if ch in "'\"": quote = ch
+        elif ch in "([{": depth += 1
+        elif ch in ")]}":
+            if depth == 0: parts.append(cur); break
+            depth -= 1
+        elif ch == "," and depth == 0: parts.append(cur); cur = ""; continue
+        cur += ch
+    return [re.split(r"[=:]", p.strip(), maxsplit=1)[0].strip() for p in parts if p.strip() not in ("", "*", "/")]
+
+
+def entry_problems(e: dict):
+    "What is wrong with one API entry as Chromium shows it (see CHECK_JS apiEntries): [] when it is right."
+    name, sig, tbl = e["name"], e["signature"], e["table"]
+    if sig is None: return ["no signature block after the heading"]
+    if sig.lstrip().startswith(("def ", "class ", "async def ")) or re.search(r"\s#\s", sig):
+        return ["signature shown as code with inline comments (nbdev's default renderer: is .ci/docs using "
+                "docs_stage.table_renderer?)"]
+    params = signature_params(sig, name)
+    if params is None:
+        return [] if sig.strip() == name else [f"signature block does not start with {name}(: {sig.strip()[:60]!r}"]
+    if not params: return []
+    if tbl is None: return [f"no parameters table for its {len(params)} parameter(s) {params[:4]}"]
+    bad = []
+    if tbl["header"][1:5] != PARAM_HEADER[1:] or tbl["header"][0] != PARAM_HEADER[0]:
+        bad.append(f"table header {tbl['header']} is not {PARAM_HEADER}")
+    missing = [p for p in params if p not in tbl["first"]]
+    if missing: bad.append(f"parameters missing from its table: {missing}")
+    if not tbl["visible"]: bad.append("its table is not visible")
+    return bad
+
+
+def kind_leaks(site: Path, urls):
+    "(page, snippet) where inspect's parameter kinds (VAR_KEYWORD, VAR_POSITIONAL) show anywhere, code included."
+    bad = []
+    for u in urls:
+        text = html.unescape(re.sub(r"<[^>]+>", "", (site / u.strip("/") / "index.html").read_text(errors="replace")))
+        for m in list(re.finditer(r"\b(?:VAR_KEYWORD|VAR_POSITIONAL|_ParameterKind)\b", text))[:3]:
+            bad.append((u, " ".join(text[max(0, m.start() - 40):m.end() + 20].split())))
+    return bad
+
+
+def undocumented(package: str, headings: set):
+    """Public names of `package` without an entry (a heading of that name) on any page: every function and class
+    in the `__all__` of its modules (those in its nbdev `_modidx`), and the public methods and properties defined
+    in those classes (`Class.method`)."""
+    import importlib
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from docs_stage import public_members
+    try: mods = sorted(importlib.import_module(f"{package}._modidx").d["syms"])
+    except Exception as e: return [f"(cannot list the modules of {package}: {e})"]
+    missing = []
+    for mn in mods:
+        mod = importlib.import_module(mn)
+        for n in getattr(mod, "__all__", []):
+            o = getattr(mod, n, None)
+            if getattr(o, "__module__", None) != mn or not (callable(o)): continue
+            if n not in headings: missing.append(f"{mn}.{n}")
+            if isinstance(o, type):
+                missing += [f"{mn}.{n}.{k}" for k, _ in public_members(o) if f"{n}.{k}" not in headings]
+    return missing
+
+
+def all_headings(site: Path, urls):
+    out = set()
+    for u in urls:
+        p = Headings(); p.feed((site / u.strip("/") / "index.html").read_text(errors="replace")); out |= set(p.found)
+    return out
+
+
 def page_urls(site: Path):
     "URL paths of the site's pages (directory URLs), skipping 404 and search."
     out = []
@@ -228,10 +343,10 @@ def check_page(urls, api, api_url):
             f"<script>{CHECK_JS}</script></body></html>").encode()
 
 
-def shot_page(url, anchor):
-    "A page showing `url` in a full-window iframe scrolled to the element `anchor` (for the screenshot)."
+def shot_page(url, selector=""):
+    "A page showing `url` in a full-window iframe scrolled to the first element matching CSS `selector` (for the screenshot)."
     js = ("const f=document.getElementById('f');f.addEventListener('load',()=>{const d=f.contentDocument;"
-          f"const e=d.getElementById({json.dumps(anchor)});"
+          f"const sel={json.dumps(selector)};const e=sel?d.querySelector(sel):null;"
           "if(e)f.contentWindow.scrollTo(0,e.getBoundingClientRect().top+f.contentWindow.scrollY-70);});")
     return (f"<!doctype html><html><head><meta charset='utf-8'><style>html,body{{margin:0;height:100%;overflow:hidden}}"
             f"iframe{{border:0;width:100%;height:100%;display:block}}</style></head><body>"
@@ -248,16 +363,25 @@ def serve(site: Path, pages: dict):
                 self.send_header("Content-Length", str(len(extra))); self.end_headers(); self.wfile.write(extra)
             else: super().do_GET()
         def log_message(self, *a): pass
+        def handle(self):
+            try: super().handle()
+            except (BrokenPipeError, ConnectionResetError): pass   # Chromium closed the connection early
     srv = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(H, directory=str(site)))
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     return srv
 
 
 def chromium(exe, args, timeout=120):
+    "Run headless Chromium in its own process group; on timeout the whole group is killed and the check fails."
+    import signal
     with tempfile.TemporaryDirectory(prefix="chromium-profile-") as prof:
-        r = subprocess.run([exe, *CHROMIUM_FLAGS, f"--user-data-dir={prof}", *args],
-                           capture_output=True, text=True, timeout=timeout)
-    return r
+        p = subprocess.Popen([exe, *CHROMIUM_FLAGS, f"--user-data-dir={prof}", *args], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, start_new_session=True)
+        try: out, err = p.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL); p.communicate()
+            sys.exit(f"FAIL: chromium did not finish within {timeout} s ({' '.join(args[-1:])}); a loaded machine may need --timeout")
+    return subprocess.CompletedProcess(p.args, p.returncode, out, err)
 
 
 def blank_png(path: Path):
@@ -277,8 +401,13 @@ def main():
     ap.add_argument("--site", default=str(ROOT / "site"), help="built site directory (bash .ci/docs)")
     ap.add_argument("--api", default="SpatialVAE", help="name whose API entry must render (the model class)")
     ap.add_argument("--min-figures", type=int, default=1, help="images that must load, over all pages")
-    ap.add_argument("--screenshot", default=os.path.join(tempfile.gettempdir(), "spatial_vae_docs_api.png"))
+    ap.add_argument("--shots", default=os.path.join(tempfile.gettempdir(), "spatial_vae_docs"),
+                    help="folder for the screenshots (home.png, api.png, tutorial.png, experiment.png)")
+    ap.add_argument("--tutorial", default=None, help="tutorial page URL (default: the page named NN_tutorial)")
+    ap.add_argument("--experiment", default="/experiments/02_dlpfc/", help="experiment page URL to screenshot")
+    ap.add_argument("--package", default="spatial_vae", help="package whose public names must all have API entries")
     ap.add_argument("--chromium", default=shutil.which("chromium") or "/usr/bin/chromium")
+    ap.add_argument("--timeout", type=int, default=600, help="seconds Chromium may take to load and check every page")
     a = ap.parse_args()
     site, failures = Path(a.site).resolve(), []
     def fail(msg): failures.append(msg); print("FAIL:", msg)
@@ -293,24 +422,29 @@ def main():
     else: fail(f"no page has a heading '{a.api}': its show_doc output is missing (is the notebook that exports "
                f"{a.api} in nbs/, and did bash .ci/docs run after it?)")
 
+    tutorial = a.tutorial or next((u for u in urls if re.search(r"/\d+[a-z]?_tutorial/$", u)), None)
+    shots = [("home", "/", ""), ("api", api_url, ""), ("tutorial", tutorial, ".md-content img"),
+             ("experiment", a.experiment, ".md-content img")]
     pages = {"/__check__.html": check_page(urls, a.api, api_url)}
     srv = serve(site, pages)
     base = f"http://127.0.0.1:{srv.server_address[1]}"
     try:
         r = chromium(a.chromium, ["--virtual-time-budget=20000", "--window-size=1280,900", "--dump-dom",
-                                  f"{base}/__check__.html"], timeout=180)
+                                  f"{base}/__check__.html"], timeout=a.timeout)
         m = re.search(r"@@VERDICT@@(.*?)@@ENDVERDICT@@", html.unescape(r.stdout), re.S)
         if not m:
             print(r.stderr[-2000:], file=sys.stderr)
             sys.exit(f"FAIL: chromium returned no verdict (exit {r.returncode}) for {base}/__check__.html")
         res = json.loads(m.group(1))
-        shot = Path(a.screenshot)
-        if api_url:
-            shot.unlink(missing_ok=True)
-            anchor = res["pages"].get(api_url, {}).get("api", {}).get("id") or ""
-            pages["/__shot__.html"] = shot_page(api_url, anchor)
-            chromium(a.chromium, ["--virtual-time-budget=10000", "--window-size=1280,1100", f"--screenshot={shot}",
-                                  f"{base}/__shot__.html"])
+        shot_dir = Path(a.shots); shot_dir.mkdir(parents=True, exist_ok=True)
+        for label, url, sel in shots:
+            (shot_dir / f"{label}.png").unlink(missing_ok=True)
+            if url not in res["pages"]: continue
+            if label == "api": sel = "#" + (res["pages"][url].get("api", {}).get("id") or "none")
+            pages[f"/__shot_{label}__.html"] = shot_page(url, sel)
+            chromium(a.chromium, ["--virtual-time-budget=15000", "--window-size=1280,1400",
+                                  f"--screenshot={shot_dir / f'{label}.png'}", f"{base}/__shot_{label}__.html"],
+                     timeout=a.timeout)
     finally:
         srv.shutdown(); srv.server_close()
     print(f"server on {base} stopped")
@@ -333,7 +467,6 @@ def main():
                 ok(f"signature renders ({api['signature_lines']} lines): {' '.join(sig.split())[:110]}")
             else: fail(f"no visible signature code block '{a.api}(...)' with parameters after the heading: {sig!r}")
             (ok if api["doc"] else fail)(f"docstring text after the signature: {api['doc'][:1]}")
-        (fail if blank_png(shot) else ok)(f"screenshot of the API entry: {shot}")
     nav = [n for n in res["pages"].get("/", {}).get("nav", []) if n["href"] in res["pages"]]
     order = [n["href"] for n in nav]
     def rank(h):   # the story: home, numbered notebooks in order, then folders (experiments), then other pages
@@ -348,6 +481,28 @@ def main():
     elif order == sorted(order, key=rank) and order[0] == "/":
         ok(f"sidebar reads in story order: {' > '.join(n['text'] for n in nav)}")
     else: fail(f"sidebar is not in story order (home, 00_..., folders): {order}")
+    entries = {u: p.get("entries") or [] for u, p in res["pages"].items()}
+    n_entries, n_tables, n_bad = sum(map(len, entries.values())), 0, 0
+    for u, es in entries.items():
+        for e in es:
+            probs = entry_problems(e)
+            n_tables += e["table"] is not None
+            for pr in probs:
+                n_bad += 1
+                if n_bad <= 25: fail(f"API entry {e['name']} on {u}: {pr}")
+    if n_bad > 25: print(f"      ... {n_bad - 25} more API entry problems")
+    if not n_entries: fail("no API entries (a heading after a 'source' link) on any page: is the show_doc output there?")
+    elif not n_bad:
+        ok(f"{n_entries} API entries on {sum(1 for es in entries.values() if es)} pages: each a signature block with no "
+           f"inline comments, and a parameters table ({' | '.join(PARAM_HEADER)}) listing every parameter "
+           f"({n_tables} tables; the rest take no parameters)")
+    kinds = kind_leaks(site, urls)
+    for u, snip in kinds[:10]: fail(f"inspect parameter kind shows on {u}: ...{snip}... (render *args/**kwargs)")
+    if not kinds: ok("no VAR_KEYWORD / VAR_POSITIONAL anywhere in the pages (code included)")
+    if a.package:
+        missing = undocumented(a.package, all_headings(site, urls))
+        if missing: fail(f"{len(missing)} public name(s) of {a.package} have no API entry on any page: {missing[:12]}")
+        else: ok(f"every public function, class, method and property of {a.package} has an API entry")
     leaks = leaked_markup(site, urls)
     for u, what, snip in leaks[:20]: fail(f"{what} shows as text on {u}: ...{snip}...")
     if not leaks: ok("no Pandoc attribute text ({target=...}) and no raw \\cite{...} in the text of any page")
@@ -369,6 +524,27 @@ def main():
     for u, i in good[:8]: ok(f"image loads on {u}: {i['naturalWidth']}x{i['naturalHeight']} px, src={i['src'][:60]!r}")
     msg = f"{len(good)} image(s) load over {len(res['pages'])} pages (need >= {a.min_figures})"
     (ok if len(good) >= a.min_figures else fail)(msg)
+    leak_pages = {u for u, _, _ in leaks} | {u for u, _ in kinds}
+    for label, url, _ in shots:
+        png = Path(a.shots) / f"{label}.png"
+        if url is None: fail(f"screenshot {label}: no such page in the site"); continue
+        p = res["pages"].get(url)
+        if p is None: fail(f"screenshot {label}: page {url} not in the site"); continue
+        shown, need = [], []
+        if blank_png(png): need.append(f"screenshot {png} missing or blank")
+        else: shown.append(f"screenshot {png}")
+        if url in leak_pages: need.append("leaked markup (above)")
+        else: shown.append("no leaked markup")
+        n_img = sum(1 for i in p.get("images", []) if i["naturalWidth"] > 0)
+        n_math = (p.get("math") or {}).get("rendered", 0)
+        n_tab = sum(1 for e in p.get("entries") or [] if e["table"] is not None)
+        if label == "api":
+            (shown if n_tab and not any(entry_problems(e) for e in p["entries"]) else need).append(f"{n_tab} parameter tables")
+        if label in ("tutorial", "experiment"):
+            (shown if n_img >= 2 else need).append(f"{n_img} inline figures (need >= 2)")
+            (shown if n_math >= 1 else need).append(f"{n_math} typeset formulas (need >= 1)")
+        if need: fail(f"screenshot {label} ({url}): {'; '.join(need)}; has: {', '.join(shown)}")
+        else: ok(f"screenshot {label} ({url}): {', '.join(shown)}")
     print(f"\n{'FAILED' if failures else 'PASSED'}: docs check ({len(failures)} failure(s))")
     sys.exit(1 if failures else 0)
 

@@ -5,6 +5,11 @@ processing (the step `nbdev_proc_nbs` performs before Quarto: show_doc API outpu
 `# Title` + `> summary` moved into front matter) and this script adapts the result to MkDocs + mkdocs-jupyter:
 
 - the Quarto front matter becomes a `# Title` + `> summary` markdown cell again;
+- API entries are rendered by `table_renderer` (`.ci/docs` installs it before nbdev's processing runs the show_doc
+  cells): a signature line `name(a, b=1, **kw) -> T` (no docments comments, `*args`/`**kwargs` as Python writes them),
+  the docstring, and a Parameter | Type | Default | Description table from the docments comments (or the numpy
+  docstring's Parameters), as scvi-tools/squidpy pages show them; public methods and properties of a documented class
+  that no page documents get their own entry under it (`member_entries`, as autodoc's `:members:`);
 - `#| echo: false` + `#| output: asis` cells (the show_doc API docs) become markdown cells, so the API entries are
   real headings in the page and its table of contents; other `#| echo: false` cells keep only their outputs;
   `#|` directive lines are stripped from the code that is shown;
@@ -15,6 +20,7 @@ processing (the step `nbdev_proc_nbs` performs before Quarto: show_doc API outpu
 - LaTeX citations in markdown (`\cite{key}`, `\citep`, `\citet`) become "(Author et al., year)" from paper/refs.bib;
 - MathJax (a pinned npm bundle from `bash .ci/mathjax`, never a CDN) and its configuration are copied into the site
   and loaded on every page, so `$...$` / `\(...\)` math in markdown renders;
+- a small stylesheet keeps markdown tables (the parameter tables) compact;
 - `paper/figures/*.png` (written by the experiment notebooks) are copied in and shown on a "Paper figures" page;
 - the nav is written in the story order: Home (index), 00_data ... 07_cli, Experiments, Paper figures.
 
@@ -22,7 +28,7 @@ Usage: python .ci/docs_stage.py [--proc _proc] [--out _proc/_mkdocs] [--config _
        python .ci/docs_stage.py --lint             # the cells nbdev's docs processing warns about or runs out of context
        python .ci/docs_stage.py --quarto-sidebar   # (re)write nbs/sidebar.yml in the same order, for Quarto users
 """
-import argparse, html, json, re, shutil
+import argparse, html, inspect, json, re, shutil
 from pathlib import Path
 
 import yaml
@@ -209,8 +215,9 @@ def relink(text: str, base: str, pages: dict, depth: int, headings: dict = {}) -
     return re.sub(re.escape(base) + r"/([\w.-]+\.html)(#[\w.-]+)?", sub, text)
 
 
-def stage_notebook(src: Path, dst: Path, link=lambda t: t, bib: dict = {}):
-    "Adapt one processed notebook; returns its page title."
+def stage_notebook(src: Path, dst: Path, link=lambda t: t, bib: dict = {}, members=None):
+    """Adapt one processed notebook; returns its page title. `members(md)`: markdown of the undocumented public
+    methods of the classes that the show_doc output `md` documents (appended to it; see `member_entries`)."""
     nb = json.loads(link(src.read_text()))
     cells, title = [], None
     for c in nb["cells"]:
@@ -232,7 +239,9 @@ def stage_notebook(src: Path, dst: Path, link=lambda t: t, bib: dict = {}):
             md = ["".join(o["data"]["text/markdown"]) if isinstance(o["data"]["text/markdown"], list)
                   else o["data"]["text/markdown"] for o in outs if "text/markdown" in o.get("data", {})]
             if md and len(md) == len(outs):
-                cells.append(md_cell("\n\n".join(md))); continue
+                text = "\n\n".join(md)
+                if members and (extra := members(text)): text += "\n\n" + link(extra)
+                cells.append(md_cell(text)); continue
             c = dict(c, metadata=dict(c.get("metadata", {}), tags=["remove_input"]))
         cells.append(dict(c, source=body))
     for i, c in enumerate(cells):   # unique cell ids (nbformat 4.5) for the new and the copied cells
@@ -252,6 +261,203 @@ def stage_notebook(src: Path, dst: Path, link=lambda t: t, bib: dict = {}):
     dst.parent.mkdir(parents=True, exist_ok=True)
     dst.write_text(json.dumps(nb, indent=1))
     return title or src.stem
+
+
+# ---- API entries: signature + parameters table (nbdev's show_doc renderer, replaced for the docs build) ----------
+SIG_WIDTH = 88          # a signature longer than this is shown one parameter per line
+PARAM_HEADER = ("Parameter", "Type", "Default", "Description")
+
+
+def _anno_str(a) -> str:
+    "Annotation as the reader wrote it: strings as-is, classes by their qualified name, typing forms via inspect."
+    if a is inspect.Parameter.empty: return ""
+    if isinstance(a, str): return a.strip("'\"")
+    # an evaluated annotation: drop module paths before class names (pandas.core.frame.DataFrame -> DataFrame)
+    return re.sub(r"\b(?:[a-z_]\w*\.)+(?=[A-Z]\w*)", "", inspect.formatannotation(a))
+
+
+def _default_str(d) -> str:
+    if d is inspect.Parameter.empty: return ""
+    if inspect.isfunction(d) or inspect.isclass(d) or inspect.isbuiltin(d): return getattr(d, "__qualname__", repr(d))
+    return repr(d)
+
+
+def _star(p) -> str:
+    return {inspect.Parameter.VAR_POSITIONAL: "*", inspect.Parameter.VAR_KEYWORD: "**"}.get(p.kind, "")
+
+
+def _sig_params(sig, drop_self: bool):
+    ps = list(sig.parameters.values())
+    if drop_self and ps and ps[0].name in ("self", "cls"): ps = ps[1:]
+    return ps
+
+
+def format_signature(name: str, sig, drop_self: bool = False) -> str:
+    """`name(a, b=1, *, c=None, **kw) -> T`: names and defaults only (the table gives the types), `*`/`/` markers where
+    Python needs them, one parameter per line when longer than SIG_WIDTH."""
+    P = inspect.Parameter
+    parts, ps = [], _sig_params(sig, drop_self)
+    for i, p in enumerate(ps):
+        if p.kind == P.KEYWORD_ONLY and not any(q.kind in (P.KEYWORD_ONLY, P.VAR_POSITIONAL) for q in ps[:i]): parts.append("*")
+        d = p.default
+        parts.append(_star(p) + p.name + ("" if d is P.empty else "=" + _default_str(d)))
+        if p.kind == P.POSITIONAL_ONLY and (i + 1 == len(ps) or ps[i + 1].kind != P.POSITIONAL_ONLY): parts.append("/")
+    ret = _anno_str(sig.return_annotation)
+    tail = f") -> {ret}" if ret and ret != "None" else ")"
+    one = f"{name}({', '.join(parts)}{tail}"
+    if len(one) <= SIG_WIDTH or not parts: return one
+    return f"{name}(\n" + "".join(f"    {x},\n" for x in parts) + tail
+
+
+def _cell(text) -> str:
+    "Text for one markdown table cell: no raw `|` (mistune would split the cell), line breaks as <br>."
+    text = " ".join(str(text).split("\n")) if text else ""
+    def code(m):   # code spans holding a pipe become HTML (mistune keeps `\|` literally inside backticks)
+        return m.group(0) if "|" not in m.group(1) else f"<code>{html.escape(m.group(1), quote=False).replace('|', '&#124;')}</code>"
+    parts = re.split(r"(`[^`]+`)", text)
+    return "".join(code(re.match(r"`([^`]+)`", p)) if i % 2 else p.replace("|", "&#124;") for i, p in enumerate(parts))
+
+
+def _code_cell(text: str) -> str:
+    return f"<code>{html.escape(text, quote=False).replace('|', '&#124;')}</code>" if text else ""
+
+
+def _np_params(*objs):
+    "numpy-style docstring 'Parameters' of `objs` -> {name: (description, grouped)}; `a, b` entries split, stars dropped."
+    from fastcore.docments import parse_docstring
+    out = {}
+    for o in objs:
+        try: sec = parse_docstring(o).get("Parameters") or {}
+        except Exception: continue
+        for key, prm in sec.items():
+            names = [n.strip().lstrip("*") for n in key.split(",") if n.strip()]
+            desc = " ".join(" ".join(prm.desc).split()) if getattr(prm, "desc", None) else ""
+            for n in names:
+                if desc and n not in out: out[n] = (desc, len(names) > 1)
+    return out
+
+
+def _np_sections(o) -> str:
+    "Notes / Examples / Raises / Warnings / References of a numpy-style docstring, as markdown (the summary and extended text come first)."
+    from fastcore.docments import parse_docstring
+    try: d = parse_docstring(o)
+    except Exception: return ""
+    out = []
+    for sec in ("Raises", "Warnings", "Notes", "References", "Examples"):
+        v = d.get(sec)
+        if not v: continue
+        if isinstance(v, list):   # Raises: Parameter(name, type, desc) entries
+            items = [f"- `{p.type or p.name}`: {' '.join(p.desc)}".rstrip(": ") for p in v]
+            out.append(f"**{sec}**\n\n" + "\n".join(items))
+        elif sec == "Examples":
+            out.append(f"**{sec}**\n\n```python\n{v.strip()}\n```")
+        else: out.append(f"**{sec}**\n\n{v.strip()}")
+    return "\n\n".join(out)
+
+
+def params_table(sym, sig, drop_self: bool = False) -> str:
+    """Markdown table Parameter | Type | Default | Description of `sym`'s signature (docments comments, else the numpy
+    docstring's Parameters), with a Returns row when the return is annotated or documented; '' when there is nothing."""
+    from fastcore.docments import docments
+    P = inspect.Parameter
+    try: dm = docments(sym, full=True, args_kwargs=True)
+    except Exception: dm = {}
+    objs = [sym] + ([sym.__init__] if inspect.isclass(sym) else [])
+    npd = _np_params(*objs)
+    rows = []
+    for p in _sig_params(sig, drop_self):
+        dmc = (dm.get(p.name) or {}).get("docment") if isinstance(dm.get(p.name), dict) else None
+        np_desc, grouped = npd.get(p.name, ("", False))
+        desc = np_desc if np_desc and not grouped else dmc or np_desc or ""
+        default = "*required*" if p.default is P.empty and p.kind not in (P.VAR_POSITIONAL, P.VAR_KEYWORD) else _code_cell(_default_str(p.default))
+        rows.append((f"`{_star(p)}{p.name}`", _code_cell(_anno_str(p.annotation)), default, _cell(desc)))
+    if not inspect.isclass(sym):
+        ret = dm.get("return") if isinstance(dm.get("return"), dict) else {}
+        ret_anno, ret_doc = _anno_str(sig.return_annotation), (ret or {}).get("docment") or ""
+        if ret_doc or ret_anno not in ("", "None"): rows.append(("**Returns**", _code_cell(ret_anno), "", _cell(ret_doc)))
+    if not rows: return ""
+    lines = ["| " + " | ".join(PARAM_HEADER) + " |", "|" + "|".join(["---"] * len(PARAM_HEADER)) + "|"]
+    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
+
+
+def table_renderer():
+    "nbdev's show_doc renderer with the parameters as a table (name, type, default, description), as scvi-tools/squidpy pages show them."
+    from fastcore.docments import _ital_first
+    from nbdev.showdoc import BasicMarkdownRenderer, _ext_link
+    from nbdev.doclinks import NbdevLookup
+
+    class TableRenderer(BasicMarkdownRenderer):
+        "show_doc entry: heading, one-line signature (names and defaults), docstring, parameters table, numpy sections."
+        def __init__(self, sym, name=None, title_level=3, maxline=110):
+            self.is_property = isinstance(sym, property)
+            super().__init__(sym, name=name, title_level=title_level, maxline=maxline)
+            if inspect.isfunction(self.sym) and not self.sym.__doc__: self.docs = ""   # not a docstring inherited from elsewhere
+
+        def _repr_markdown_(self):
+            doc = "---\n\n"
+            src = NbdevLookup().code(self.fn)
+            if src: doc += _ext_link(src, "source", 'style="float:right; font-size:smaller"') + "\n\n"
+            doc += f"{'#' * self.title_level} {self.nm}\n\n"
+            sym = self.sym
+            try: sig = inspect.signature(sym)   # annotations as written in the source (not evaluated), for the table
+            except (ValueError, TypeError): sig = self.sig
+            # a function reached through its class (a method, also `@patch`ed ones) has `self` first: not a parameter
+            drop_self = inspect.isfunction(sym) and "." in (self.nm or "")
+            if self.is_property: doc += f"```python\n{self.nm}\n```\n\n*(property)* "
+            elif sig is not None: doc += f"```python\n{format_signature(self.nm, sig, drop_self)}\n```\n\n"
+            elif inspect.isclass(sym):   # no Python signature (e.g. an exception class): its name and bases
+                bases = ", ".join(f"`{b.__qualname__}`" for b in sym.__bases__ if b is not object)
+                doc += f"```python\n{self.nm}\n```\n\n" + (f"*(a subclass of {bases})* " if bases else "")
+            if self.docs: doc += _ital_first(self.docs) + "\n\n"
+            if sig is not None and (tbl := params_table(sym, sig, drop_self)): doc += tbl + "\n\n"
+            if extra := _np_sections(sym): doc += extra + "\n\n"
+            return doc.rstrip() + "\n"
+    return TableRenderer
+
+
+ENTRY = re.compile(r"\[source\]\(https?://[^)\s]*?/blob/[^/)\s]+/([\w/]+)\.py(?:#L\w+)?\)\{[^{}\n]*\}\s*\n+(#{2,5}) ([\w.]+)\s*\n")
+
+
+def public_members(cls):
+    "Public methods and properties defined in `cls` itself (also `@patch`ed ones), in definition order: [(name, object)]."
+    out = []
+    for k, v in vars(cls).items():
+        if k.startswith("_"): continue
+        f = v.__func__ if isinstance(v, (classmethod, staticmethod)) else v
+        if isinstance(v, property) or inspect.isfunction(f): out.append((k, v if isinstance(v, property) else getattr(cls, k)))
+    return out
+
+
+def member_entries(md: str, documented: set, render) -> str:
+    """Entries for the public methods and properties of the classes documented in `md` (show_doc output) that no page
+    documents (`documented`: lower-cased headings of every page), one heading level below the class, rendered by
+    `render(obj, name, title_level)`: as autodoc's `:members:` does, so every public method gets its parameters table."""
+    import importlib
+    extra = []
+    for m in ENTRY.finditer(md):
+        modname, level, name = m.group(1).replace("/", "."), len(m.group(2)), m.group(3)   # spatial_vae/api -> spatial_vae.api
+        if "." in name: continue
+        try: cls = getattr(importlib.import_module(modname), name)
+        except Exception: continue
+        if not inspect.isclass(cls): continue
+        for k, obj in public_members(cls):
+            if f"{name}.{k}".lower() in documented: continue
+            extra.append(render(obj, f"{name}.{k}", min(level + 1, 6)))
+            documented.add(f"{name}.{k}".lower())
+    return "\n\n".join(extra)
+
+
+def api_members(documented: set):
+    "`member_entries` for `stage_notebook`: rendered by the table renderer, with nbdev's links to documented names."
+    from nbdev.doclinks import NbdevLookup
+    R, nl = table_renderer(), NbdevLookup()
+    return lambda md: member_entries(md, documented, lambda o, n, l: nl.linkify(R(o, name=n, title_level=l)._repr_markdown_()))
+
+
+def use_table_renderer():
+    "Make nbdev's show_doc (and so its docs processing, run in this process) render parameter tables."
+    import nbdev.showdoc
+    nbdev.showdoc.BasicMarkdownRenderer = table_renderer()
 
 
 MATHJAX_BUNDLE = ROOT / "build" / "mathjax" / "node_modules" / "mathjax" / "es5" / "tex-svg-full.js"   # bash .ci/mathjax
@@ -276,6 +482,21 @@ def stage_mathjax(out: Path, bundle: Path):
     shutil.copy2(bundle, out / "javascripts" / "mathjax" / bundle.name)
     (out / "javascripts" / "mathjax-config.js").write_text(MATHJAX_CONFIG)
     return ["javascripts/mathjax-config.js", f"javascripts/mathjax/{bundle.name}"]
+
+
+EXTRA_CSS = """/* written by .ci/docs_stage.py: markdown tables (the API pages' parameter tables, the guide's tables) compact and
+   top-aligned; names, types and defaults in code kept on one line where they fit */
+.jp-RenderedMarkdown table { font-size: .72rem; margin: .6em 0 1.2em; }
+.jp-RenderedMarkdown th, .jp-RenderedMarkdown td { padding: .3em .7em !important; vertical-align: top; text-align: left; }
+.jp-RenderedMarkdown td:nth-child(-n+3) code { white-space: nowrap; }
+"""
+
+
+def stage_css(out: Path):
+    "Write the site's extra stylesheet; returns its path for extra_css."
+    (out / "stylesheets").mkdir(parents=True, exist_ok=True)
+    (out / "stylesheets" / "extra.css").write_text(EXTRA_CSS)
+    return ["stylesheets/extra.css"]
 
 
 def figures_page(out: Path):
@@ -421,16 +642,18 @@ def main():
     if not any(nb_files(proc)): raise SystemExit(f"no processed notebooks in {proc}: run nbdev's proc_nbs first")
     shutil.rmtree(out, ignore_errors=True)
     titles, base, pages, heads, bib = {}, doc_base(), quarto_pages(proc), page_headings(proc), bib_entries()
+    members = api_members(set().union(*heads.values()))
     for p in nb_files(proc):
         rel = p.relative_to(proc)
         link = lambda t, d=len(rel.parts) - 1: relink(t, base, pages, d, heads)
-        titles[rel.as_posix()] = stage_notebook(p, out / rel, link, bib)
+        titles[rel.as_posix()] = stage_notebook(p, out / rel, link, bib, members)
     n_figs = figures_page(out)
     js = stage_mathjax(out, Path(a.mathjax))
     cfg = yaml.safe_load((ROOT / ".ci" / "mkdocs.yml").read_text())
     cfg.update(docs_dir=str(out), site_dir=str(Path(a.site).resolve()),
                nav=nav_entries(out, titles) + [{"Paper figures": "paper_figures.md"}],
-               extra_javascript=list(cfg.get("extra_javascript") or []) + js)
+               extra_javascript=list(cfg.get("extra_javascript") or []) + js,
+               extra_css=list(cfg.get("extra_css") or []) + stage_css(out))
     Path(a.config).write_text(yaml.safe_dump(cfg, sort_keys=False))
     print(f"staged {len(titles)} notebooks, {n_figs} paper figures and MathJax ({Path(a.mathjax).name}) into {out}; config {a.config}")
     for e in cfg["nav"]: print("  nav:", e)
