@@ -4,12 +4,53 @@
 
 # %% ../nbs/01_model.ipynb #60050add
 from __future__ import annotations
+import math
 from typing import Sequence
+import numpy as np
 import torch
 from torch import nn
+import torch.nn.functional as F
 
 # %% auto #0
-__all__ = ['mlp', 'SpatialVAEModule']
+__all__ = ['Dropout', 'set_dropout_rng', 'mlp', 'SpatialVAEModule']
+
+# %% ../nbs/01_model.ipynb #a3d0f1e1
+class Dropout(nn.Module):
+    "Inverted dropout with masks from numpy's PCG64 on CPU; the same computation as `nn.Dropout`, cheaper."
+    def __init__(self, p:float=0.1, # probability of zeroing an element
+                 rng:np.random.Generator|None=None, # source of the masks (None: seeded from torch's global generator per call)
+                ):
+        super().__init__()
+        if not 0 <= p < 1: raise ValueError(f"dropout must be in [0, 1), got {p!r}")
+        self.p, self.rng = float(p), rng
+        self.k = int(math.floor(self.p * 256)); self.frac = self.p * 256 - self.k   # drop: byte < k, or byte == k and u < frac
+        self.scale = np.float32(1 / (1 - self.p))
+
+    def extra_repr(self)->str: return f"p={self.p}"
+
+    def mask(self, shape:Sequence[int], # shape of the input
+            )->torch.Tensor:
+        "A float32 CPU mask of `shape`: 0 with probability `p`, else `1 / (1 - p)`."
+        n = math.prod(shape)
+        rng = self.rng if self.rng is not None else np.random.default_rng(int(torch.randint(0, 2**62, ())))
+        byte = rng.bit_generator.random_raw((n + 7) // 8).view(np.uint8)[:n]   # PCG64: 8 random bytes per draw
+        keep = byte > self.k
+        tie = np.flatnonzero(byte == self.k)                 # 1 in 256: settled by a 53-bit uniform
+        if len(tie): keep[tie] = rng.random(len(tie)) >= self.frac
+        m = keep.astype(np.float32); m *= self.scale
+        return torch.from_numpy(m).view(*shape)
+
+    def forward(self, x:torch.Tensor)->torch.Tensor:
+        if not self.training or self.p == 0: return x
+        if x.device.type != "cpu": return F.dropout(x, self.p, True)
+        return x * self.mask(x.shape).to(x.dtype)
+
+def set_dropout_rng(module:nn.Module, # any module
+                    rng:np.random.Generator|None, # the generator every `Dropout` inside draws from (None: torch-seeded per call)
+                   )->None:
+    "Point every `Dropout` in `module` at `rng`."
+    for m in module.modules():
+        if isinstance(m, Dropout): m.rng = rng
 
 # %% ../nbs/01_model.ipynb #b7f64b88
 def mlp(n_in:int, # input width
@@ -24,7 +65,7 @@ def mlp(n_in:int, # input width
         layers += [nn.Linear(n, h)]
         if batch_norm: layers += [nn.BatchNorm1d(h)]
         layers += [nn.LeakyReLU(negative_slope)]
-        if dropout > 0: layers += [nn.Dropout(dropout)]
+        if dropout > 0: layers += [Dropout(dropout)]
         n = h
     return nn.Sequential(*layers)
 

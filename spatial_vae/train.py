@@ -4,18 +4,20 @@
 
 # %% ../nbs/03_train.ipynb #6dd86d49
 from __future__ import annotations
-import copy, time
+import hashlib, os, time
 from dataclasses import dataclass
+from pathlib import Path
 import numpy as np, pandas as pd
 import scipy.sparse as sp
 import torch
 from tqdm.auto import tqdm
 from .core import set_seed
-from .model import SpatialVAEModule
+from .model import SpatialVAEModule, set_dropout_rng
 from .losses import LossWeights, total_loss, kl_weight
 
 # %% auto #0
-__all__ = ['resolve_device', 'SpatialTensors', 'restrict_graph', 'sample_edges', 'epoch_pass', 'fit', 'infer']
+__all__ = ['CHECKPOINT', 'resolve_device', 'SpatialTensors', 'restrict_graph', 'sample_edges', 'epoch_pass', 'fit',
+           'save_checkpoint', 'load_checkpoint', 'infer']
 
 # %% ../nbs/03_train.ipynb #5cd810fb
 def resolve_device(device:str|torch.device="auto", # "auto" (CUDA when available, else CPU), "cpu", "cuda", "cuda:1", ...
@@ -79,48 +81,77 @@ def sample_edges(graph:sp.csr_matrix, # restricted graph
     return row.astype(np.int64), col.astype(np.int64), w
 
 # %% ../nbs/03_train.ipynb #c37fab37
+def _graph_batch(graph:sp.csr_matrix, b:np.ndarray, n_neighbours, rng, pos:np.ndarray):
+    "Rows to encode (the batch, then neighbours outside it) and the sampled edges as positions in those rows."
+    r, c, w = sample_edges(graph, b, n_neighbours, rng)
+    pos[b] = np.arange(len(b))
+    vpos = pos[c]
+    pos[b] = -1                                              # reset what was set: O(batch) per batch, not O(cells)
+    out_b = vpos < 0                                         # neighbours outside the batch are encoded too
+    extra, inv = np.unique(c[out_b], return_inverse=True)
+    vpos[out_b] = len(b) + inv.reshape(-1)
+    return np.concatenate([b, extra]), r, vpos, w
+
 def epoch_pass(module, data, idx, weights, epoch, batch_size, device, train, opt=None, scaler=None, clip=None,
-                n_neighbours=None, graph=None, gen=None, rng=None, final_kl=False):
-    "One pass over `idx`; returns the size-weighted mean of every loss part."
+                n_neighbours=None, graph=None, gen=None, rng=None, final_kl=False, shuffle=None, cache=None):
+    """One pass over `idx`; returns the size-weighted mean of every loss part.
+
+    `shuffle` (default: `train`) permutes `idx` with `gen` first. `cache`, a dict kept by the caller across epochs,
+    stores the prepared batches (rows and graph edges) when they are the same every epoch (no shuffling, all edges).
+    """
     module.train(train)
-    if train: idx = idx[torch.randperm(len(idx), generator=gen).numpy()]
-    sums, n_tot = {}, 0
+    shuffle = train if shuffle is None else shuffle
+    if shuffle: idx = idx[torch.randperm(len(idx), generator=gen).numpy()]
+    use_graph = graph is not None and weights.graph > 0
+    reusable = cache is not None and not shuffle and (not use_graph or n_neighbours is None)
+    params = [p for p in module.parameters() if p.requires_grad] if train else []
+    foreach = device.type == "cpu" or None                   # one fused norm over all gradients
+    sums, n_tot, pos = {}, 0, None
     use_amp = device.type == "cuda" and scaler is not None
     ep = 10**9 if final_kl else epoch
     for s in range(0, len(idx), batch_size):
         b = idx[s:s + batch_size]
         if train and len(b) < 2 and len(idx) >= 2: continue   # BatchNorm needs 2 cells
-        gz = None
+        prep = cache.get(s) if reusable else None
+        if prep is None:
+            if use_graph:
+                if pos is None: pos = np.full(data.n_obs, -1, dtype=np.int64)   # once per pass
+                rows, r, vpos, w = _graph_batch(graph, b, n_neighbours, rng, pos)
+                edges = tuple(torch.as_tensor(a, device=device) for a in (r, vpos, w))
+            else: rows, edges = b, None
+            prep = (data.batch(torch.as_tensor(rows, device=device)), edges)
+            if reusable: cache[s] = prep
+        bt, edges = prep
         with torch.set_grad_enabled(train), torch.autocast(device.type, enabled=use_amp):
-            if graph is not None and weights.graph > 0:
-                r, c, w = sample_edges(graph, b, n_neighbours, rng)
-                pos = np.full(data.n_obs, -1, dtype=np.int64); pos[b] = np.arange(len(b))
-                out_b = pos[c] < 0                                   # neighbours outside the batch are encoded too
-                extra, inv = np.unique(c[out_b], return_inverse=True)
-                vpos = pos[c]; vpos[out_b] = len(b) + inv.reshape(-1)
-                allidx = torch.as_tensor(np.concatenate([b, extra]), device=device)
-                bt = data.batch(allidx)
+            if edges is not None:
                 out = module(bt["x"], bt["mask"], bt["library"], n_decode=len(b))
                 zall = out["qz_m_all"]
-                gz = (zall[torch.as_tensor(r, device=device)], zall[torch.as_tensor(vpos, device=device)], torch.as_tensor(w, device=device))
+                gz = (zall.index_select(0, edges[0]), zall.index_select(0, edges[1]), edges[2])   # backward: index_add, not a sorted index_put
                 batch = {k: (v[:len(b)] if v is not None else None) for k, v in bt.items()}
             else:
-                batch = data.batch(torch.as_tensor(b, device=device))
-                out = module(batch["x"], batch["mask"], batch["library"])
+                batch, gz = bt, None
+                out = module(bt["x"], bt["mask"], bt["library"])
             parts = total_loss(out, batch, weights, ep, gz)
         if train:
             opt.zero_grad(set_to_none=True)
             if use_amp:
                 scaler.scale(parts["loss"]).backward(); scaler.unscale_(opt)
-                if clip: torch.nn.utils.clip_grad_norm_(module.parameters(), clip)
+                if clip: torch.nn.utils.clip_grad_norm_(params, clip, foreach=foreach)
                 scaler.step(opt); scaler.update()
             else:
                 parts["loss"].backward()
-                if clip: torch.nn.utils.clip_grad_norm_(module.parameters(), clip)
+                if clip: torch.nn.utils.clip_grad_norm_(params, clip, foreach=foreach)
                 opt.step()
         for k, v in parts.items(): sums[k] = sums.get(k, 0.0) + float(v.detach()) * len(b)
         n_tot += len(b)
     return {k: v / max(n_tot, 1) for k, v in sums.items()}
+
+# %% ../nbs/03_train.ipynb #b1c2d3e1
+def _optimizer(name, params, lr, weight_decay, device):
+    opts = dict(adam=torch.optim.Adam, adamw=torch.optim.AdamW, adagrad=torch.optim.Adagrad)
+    if name not in opts: raise ValueError(f"optimizer must be one of {sorted(opts)}, got {name!r}")
+    kw = dict(fused=True) if name in ("adam", "adamw") and device.type in ("cpu", "cuda") else {}   # one kernel for all parameters
+    return opts[name](params, lr=lr, weight_decay=weight_decay, **kw)
 
 def fit(module:SpatialVAEModule, # the module to train (in place)
         data:SpatialTensors, # whole-data tensors
@@ -137,12 +168,17 @@ def fit(module:SpatialVAEModule, # the module to train (in place)
         lr_patience:int=8, # ReduceLROnPlateau patience
         lr_factor:float=0.5, # ReduceLROnPlateau factor
         n_neighbours:int|None=2, # graph edges sampled per cell and batch (None: all)
-        seed:int=0, # seeds batch order, edge sampling and sampling noise
+        seed:int=0, # seeds batch order, edge sampling, dropout and sampling noise
         device:str|torch.device="auto", # "auto", "cpu", "cuda"
         amp:bool=True, # mixed precision (used only on CUDA)
         progress:bool=True, # show a tqdm progress bar
+        checkpoint_dir:str|Path|None=None, # folder of `checkpoint.pt`: written every `checkpoint_every` epochs, resumed from when present
+        checkpoint_every:int=10, # epochs between checkpoints
        )->pd.DataFrame:
     """Train `module` on `data` with mini-batches; restore the best state; return the per-epoch history.
+
+    With `checkpoint_dir`, the whole training state is saved there every `checkpoint_every` epochs and an existing
+    checkpoint of the same run is resumed from (see Checkpoints above).
 
     Returns
     -------
@@ -152,49 +188,138 @@ def fit(module:SpatialVAEModule, # the module to train (in place)
     weights = weights or LossWeights()
     if max_epochs < 1: raise ValueError(f"max_epochs must be >= 1, got {max_epochs!r}")
     if batch_size < 2: raise ValueError(f"batch_size must be >= 2 (BatchNorm), got {batch_size!r}")
+    if checkpoint_dir is not None and not (isinstance(checkpoint_every, (int, np.integer)) and checkpoint_every >= 1):
+        raise ValueError(f"checkpoint_every must be an integer >= 1, got {checkpoint_every!r}")
     dev = resolve_device(device)
     train_idx = np.arange(data.n_obs) if train_idx is None else np.asarray(train_idx, dtype=np.int64)
     val_idx = None if val_idx is None or len(val_idx) == 0 else np.asarray(val_idx, dtype=np.int64)
     if len(train_idx) < 2: raise ValueError(f"train_idx must hold at least 2 cells, got {len(train_idx)}")
     set_seed(seed)
-    gen = torch.Generator().manual_seed(seed); rng = np.random.default_rng(seed)
+    gen = torch.Generator().manual_seed(seed)
+    rngs = dict(edges=np.random.default_rng(seed), dropout=np.random.default_rng([seed, 1]))
     module.to(dev); data = data.to(dev)
     g_tr = restrict_graph(data.graph, train_idx) if data.graph is not None and weights.graph > 0 else None
     g_va = restrict_graph(data.graph, val_idx) if g_tr is not None and val_idx is not None else None
-    opts = dict(adam=torch.optim.Adam, adamw=torch.optim.AdamW, adagrad=torch.optim.Adagrad)
-    if optimizer not in opts: raise ValueError(f"optimizer must be one of {sorted(opts)}, got {optimizer!r}")
-    opt = opts[optimizer](module.parameters(), lr=lr, weight_decay=weight_decay)
+    opt = _optimizer(optimizer, module.parameters(), lr, weight_decay, dev)
     sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=lr_factor, patience=lr_patience)
     scaler = torch.amp.GradScaler("cuda") if (amp and dev.type == "cuda") else None
-    rows, best, best_state, wait, best_epoch = [], float("inf"), None, 0, 0
-    bar = tqdm(range(max_epochs), desc="training", disable=not progress, leave=False)
-    for epoch in bar:
-        t0 = time.time()
-        tr = epoch_pass(module, data, train_idx, weights, epoch, batch_size, dev, True, opt, scaler, clip,
-                         n_neighbours, g_tr, gen, rng)
-        row = dict(epoch=epoch, lr=opt.param_groups[0]["lr"], kl_weight=kl_weight(epoch, weights.beta, weights.kl_warmup))
-        row.update({f"train_{k}": v for k, v in tr.items()})
-        if val_idx is not None:
-            ev = epoch_pass(module, data, val_idx, weights, epoch, 4096, dev, False, n_neighbours=None, graph=g_va,
-                             rng=np.random.default_rng(seed), final_kl=True)
-            row.update({f"val_{k}": v for k, v in ev.items()})
-        else: ev = tr                                   # no validation cells: monitor the training loss
-        # judged at the final KL weight, so that a warm-up epoch (small KL weight, small loss) is never "best"
-        monitor = ev["loss"] + (weights.beta - row["kl_weight"]) * ev.get("kl", 0.0) if val_idx is None else ev["loss"]
-        row["time_s"] = time.time() - t0; rows.append(row)
-        if not np.isfinite(monitor): raise FloatingPointError(f"loss became {monitor} at epoch {epoch}; lower lr or check the input for inf")
-        sched.step(monitor)
-        if not np.isfinite(best) or monitor < best - 1e-8 * abs(best):
-            best, wait, best_epoch = monitor, 0, epoch
-            best_state = copy.deepcopy(module.state_dict())
-        else: wait += 1
-        bar.set_postfix(train=f"{tr['loss']:.4g}", **({"val": f"{ev['loss']:.4g}"} if val_idx is not None else {}))
-        if patience is not None and wait >= patience: break
-    if best_state is not None: module.load_state_dict(best_state)
+    # one batch per epoch: the loss is a sum over its rows, so their order does not matter and is not shuffled
+    full_batch = batch_size >= len(train_idx)
+    live = module.state_dict()                               # views of the parameters and buffers
+    best_state = {k: v.detach().clone() for k, v in live.items()}   # updated in place, never re-allocated
+    rows, best, wait, best_epoch, start = [], float("inf"), 0, 0, 0
+    ckpt = fp = None
+    if checkpoint_dir is not None:
+        ckpt = Path(checkpoint_dir)/CHECKPOINT
+        if ckpt.parent.is_dir(): _clean_stale(ckpt.parent)
+        fp = _fingerprint(module, data, train_idx, val_idx, weights, dict(batch_size=batch_size, lr=lr, weight_decay=weight_decay,
+                          optimizer=optimizer, clip=clip, patience=patience, lr_patience=lr_patience, lr_factor=lr_factor,
+                          n_neighbours=n_neighbours, seed=seed))
+        if ckpt.is_file():
+            st = load_checkpoint(ckpt)
+            if st.get("fingerprint") != fp:
+                raise ValueError(f"{ckpt} was written by a different training run (other data, split, settings or seed); "
+                                 "remove it or pass another checkpoint_dir")
+            if st["epoch"] > max_epochs:
+                raise ValueError(f"{ckpt} holds {st['epoch']} epochs, more than max_epochs={max_epochs}; pass max_epochs >= {st['epoch']} or another checkpoint_dir")
+            module.load_state_dict(st["module"]); opt.load_state_dict(st["optimizer"]); sched.load_state_dict(st["scheduler"])
+            if scaler is not None and st.get("scaler"): scaler.load_state_dict(st["scaler"])
+            for k, v in st["best_state"].items(): best_state[k].copy_(v)
+            rows, best, wait, best_epoch, start = list(st["history"]), st["best"], st["wait"], st["best_epoch"], st["epoch"]
+            _set_rng_state(st["rng"], gen, rngs)
+    set_dropout_rng(module, rngs["dropout"])
+    caches = dict(train={}, val={})
+    stopped = patience is not None and wait >= patience and start > 0
+    bar = tqdm(range(start, max_epochs), desc="training", disable=not progress or stopped, leave=False)
+    try:
+        for epoch in ([] if stopped else bar):
+            t0 = time.time()
+            tr = epoch_pass(module, data, train_idx, weights, epoch, batch_size, dev, True, opt, scaler, clip,
+                            n_neighbours, g_tr, gen, rngs["edges"], shuffle=not full_batch, cache=caches["train"])
+            row = dict(epoch=epoch, lr=opt.param_groups[0]["lr"], kl_weight=kl_weight(epoch, weights.beta, weights.kl_warmup))
+            row.update({f"train_{k}": v for k, v in tr.items()})
+            if val_idx is not None:
+                ev = epoch_pass(module, data, val_idx, weights, epoch, 4096, dev, False, n_neighbours=None, graph=g_va,
+                                rng=np.random.default_rng(seed), final_kl=True, cache=caches["val"])
+                row.update({f"val_{k}": v for k, v in ev.items()})
+            else: ev = tr                                   # no validation cells: monitor the training loss
+            # judged at the final KL weight, so that a warm-up epoch (small KL weight, small loss) is never "best"
+            monitor = ev["loss"] + (weights.beta - row["kl_weight"]) * ev.get("kl", 0.0) if val_idx is None else ev["loss"]
+            row["time_s"] = time.time() - t0; rows.append(row)
+            if not np.isfinite(monitor): raise FloatingPointError(f"loss became {monitor} at epoch {epoch}; lower lr or check the input for inf")
+            sched.step(monitor)
+            if not np.isfinite(best) or monitor < best - 1e-8 * abs(best):
+                best, wait, best_epoch = monitor, 0, epoch
+                for k, v in live.items(): best_state[k].copy_(v)
+            else: wait += 1
+            bar.set_postfix(train=f"{tr['loss']:.4g}", **({"val": f"{ev['loss']:.4g}"} if val_idx is not None else {}))
+            done = patience is not None and wait >= patience
+            if ckpt is not None and ((epoch + 1) % checkpoint_every == 0 or done or epoch + 1 == max_epochs):
+                save_checkpoint(ckpt, dict(fingerprint=fp, epoch=epoch + 1, module=module.state_dict(), optimizer=opt.state_dict(),
+                                           scheduler=sched.state_dict(), scaler=scaler.state_dict() if scaler is not None else None,
+                                           best_state=best_state, best=float(best), wait=int(wait), best_epoch=int(best_epoch),
+                                           history=rows, rng=_rng_state(gen, rngs)))
+            if done: break
+    finally:
+        set_dropout_rng(module, None); bar.close()
+    module.load_state_dict(best_state)
     module.eval()
     hist = pd.DataFrame(rows)
     hist.attrs["best_epoch"] = int(best_epoch)
     return hist
+
+# %% ../nbs/03_train.ipynb #b1c2d3e3
+CHECKPOINT = "checkpoint.pt"
+
+def _fingerprint(module, data, train_idx, val_idx, weights, settings:dict)->str:
+    "What makes two `fit` calls the same run (everything but `max_epochs`, device and progress)."
+    h = hashlib.sha256()
+    for a in (train_idx, np.empty(0, np.int64) if val_idx is None else val_idx): h.update(np.ascontiguousarray(a, dtype=np.int64).tobytes())
+    h.update(memoryview(np.ascontiguousarray(data.x.detach().cpu().numpy())))   # the features themselves
+    shapes = [(k, tuple(v.shape)) for k, v in module.state_dict().items()]
+    h.update(repr((data.n_obs, tuple(data.x.shape), weights.asdict(), sorted(settings.items()), shapes)).encode())
+    return h.hexdigest()
+
+def _rng_state(gen, rngs:dict)->dict:
+    st = dict(torch=torch.get_rng_state(), gen=gen.get_state(), numpy={k: r.bit_generator.state for k, r in rngs.items()})
+    if torch.cuda.is_available() and torch.cuda.is_initialized(): st["cuda"] = torch.cuda.get_rng_state_all()
+    return st
+
+def _set_rng_state(st:dict, gen, rngs:dict):
+    torch.set_rng_state(st["torch"]); gen.set_state(st["gen"])
+    for k, r in rngs.items(): r.bit_generator.state = st["numpy"][k]
+    if "cuda" in st and torch.cuda.is_available(): torch.cuda.set_rng_state_all(st["cuda"])
+
+def save_checkpoint(path:Path, # the checkpoint file
+                    state:dict, # what to store (tensors, numbers, strings, lists and dicts of them)
+                   )->None:
+    "Write `state` to `path` atomically: a temporary file in the same folder, fsync, then `os.replace`."
+    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent/f".{path.name}.tmp-{os.getpid()}"
+    try:
+        with open(tmp, "wb") as f:
+            torch.save(state, f); f.flush(); os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True); raise
+
+def load_checkpoint(path:Path, # the checkpoint file
+                   )->dict:
+    "Read a checkpoint written by `save_checkpoint` (tensors and plain Python values only: `weights_only=True`)."
+    try: return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:
+        raise RuntimeError(f"{path} is not a readable spatial_vae checkpoint ({type(e).__name__}: {e}); "
+                           "remove it to start afresh, or pass another checkpoint_dir") from e
+
+def _clean_stale(folder:Path):
+    "Remove temporary checkpoint files of processes that no longer run (a kill while writing)."
+    for f in Path(folder).glob(f".{CHECKPOINT}.tmp-*"):
+        try: pid = int(f.name.rsplit("-", 1)[1])
+        except ValueError: continue
+        try: os.kill(pid, 0); alive = pid != os.getpid()
+        except ProcessLookupError: alive = False
+        except PermissionError: alive = True
+        if not alive: f.unlink(missing_ok=True)
 
 # %% ../nbs/03_train.ipynb #fa67cfd0
 @torch.no_grad()
