@@ -4,13 +4,14 @@
 
 # %% ../nbs/00_core.ipynb #c0de0002
 from __future__ import annotations
-import os, random
+import contextlib, os, random
 from pathlib import Path
 import numpy as np, pandas as pd
 import anndata as ad
 
 # %% auto #0
-__all__ = ['DATA_ENV', 'Key', 'set_seed', 'get_data_dir', 'synthetic_spatial', 'check_spatial']
+__all__ = ['THREAD_VARS', 'DATA_ENV', 'Key', 'set_seed', 'set_threads', 'threads', 'get_data_dir', 'synthetic_spatial',
+           'check_spatial']
 
 # %% ../nbs/00_core.ipynb #a7664b6d
 class Key:
@@ -79,6 +80,63 @@ def set_seed(seed:int=0 # the seed for python, numpy and torch
         torch.manual_seed(seed)
         if torch.cuda.is_available(): torch.cuda.manual_seed_all(seed)
     except ImportError: pass
+
+# %% ../nbs/00_core.ipynb #02e2bb3d
+THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")   # read by BLAS/OpenMP when they load
+
+def _thread_count(n)->int:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"threads must be an integer >= 1, got {n!r}; pass e.g. threads(1) for bit-reproducible runs")
+    return int(n)
+
+def set_threads(n:int, # threads for torch, BLAS/OpenMP and numba
+                deterministic:bool=True, # torch's deterministic algorithms (fixed summation order)
+               )->dict:
+    "Run torch, BLAS/OpenMP (environment and threadpoolctl) and numba on `n` threads from now on; returns the previous settings."
+    n = _thread_count(n)
+    try: import torch
+    except ImportError: torch = None
+    try: import numba
+    except ImportError: numba = None
+    try: from threadpoolctl import threadpool_limits
+    except ImportError: threadpool_limits = None
+    old = {"env": {v: os.environ.get(v) for v in THREAD_VARS}}   # every old value first: the steps below change torch's
+    if torch is not None:
+        old["torch"] = torch.get_num_threads()
+        old["deterministic"] = (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled())
+    if numba is not None: old["numba"] = numba.get_num_threads()
+    os.environ.update({v: str(n) for v in THREAD_VARS})    # libraries loaded later read these
+    if numba is not None: numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))  # first: starting numba's OpenMP layer resets OpenMP's count
+    if threadpool_limits is not None: old["blas"] = threadpool_limits(n)   # libraries loaded already
+    if torch is not None:                                   # last, so nothing above changes it again
+        torch.set_num_threads(n)
+        if deterministic: torch.use_deterministic_algorithms(True, warn_only=True)
+    return old
+
+def _restore_threads(old:dict)->None:
+    "Undo `set_threads` with the settings it returned."
+    for v, x in old["env"].items():
+        if x is None: os.environ.pop(v, None)
+        else: os.environ[v] = x
+    if "numba" in old:
+        import numba; numba.set_num_threads(old["numba"])
+    if "blas" in old: old["blas"].restore_original_limits()
+    if "torch" in old:                                      # last, as in set_threads
+        import torch; torch.set_num_threads(old["torch"])
+        on, warn_only = old["deterministic"]; torch.use_deterministic_algorithms(on, warn_only=warn_only)
+
+@contextlib.contextmanager
+def threads(n:int, # threads for torch, BLAS/OpenMP and numba
+            deterministic:bool=True, # torch's deterministic algorithms (fixed summation order)
+           ):
+    """Run the block with torch, BLAS/OpenMP and numba on `n` threads (see `set_threads`); restores them afterwards.
+
+    With the same seed, the same `n` and the same CPU and library versions, training gives the same bits.
+    `spatial-vae --threads N` runs the whole command inside `threads(N)`.
+    """
+    old = set_threads(n, deterministic)
+    try: yield
+    finally: _restore_threads(old)
 
 # %% ../nbs/00_core.ipynb #31ea0142
 DATA_ENV = "SPATIAL_VAE_DATA"

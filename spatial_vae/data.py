@@ -7,7 +7,7 @@ from __future__ import annotations
 import os, glob, json, re, zipfile, hashlib, shutil, tarfile, tempfile, time, uuid, warnings
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable
 from functools import partial
 from importlib.resources import files as _package_files
 import urllib.request, urllib.error, urllib.parse, http.client, socket
@@ -16,7 +16,7 @@ import anndata as ad
 from .core import Key, DATA_ENV, get_data_dir, check_spatial
 
 # %% auto #0
-__all__ = ['ALLEN_DIR', 'ALLEN_GRID_SHAPE', 'ALLEN_SPACING_UM', 'ALLEN_API', 'ALLEN_GRID_URL', 'ALLEN_ANNOTATION_URL',
+__all__ = ['ALLEN_DIR', 'ALLEN_GRID_SHAPE', 'ALLEN_SPACING_UM', 'ALLEN_API', 'ALLEN_GRID_URL', 'ALLEN_ANNOTATION_URL', 'REFETCH',
            'ALLEN_MAJOR_DIVISIONS', 'REGISTRY_FILE', 'DATASETS', 'parse_mhd', 'read_mhd_volume', 'read_mhd',
            'read_grid_zip', 'allen_experiments', 'parse_data_set_xml', 'allen_structures', 'structure_divisions',
            'read_tissue_positions', 'load_visium', 'extract_spatial_tarball', 'read_spatial_h5ad', 'DownloadError',
@@ -36,14 +36,27 @@ ALLEN_ANNOTATION_URL = ("http://download.alleninstitute.org/informatics-archive/
 _MET_TYPES = {"MET_FLOAT": "f4", "MET_DOUBLE": "f8", "MET_UINT": "u4", "MET_INT": "i4", "MET_USHORT": "u2",
               "MET_SHORT": "i2", "MET_UCHAR": "u1", "MET_CHAR": "i1"}
 
+REFETCH = "re-download the file, or copy an intact one there"   # the remedy named by every error about a damaged file
+
+def _looks_html(head:bytes|str)->bool:
+    "True when a file's first bytes are an HTML page (an error page saved under the expected name)."
+    head = head.encode("latin-1", "replace") if isinstance(head, str) else head
+    return head.lstrip()[:15].lower().startswith((b"<!doctype html", b"<html", b"<head", b"<body"))
+
 def parse_mhd(text:str, # the content of a MetaImage `.mhd` header
               source:str="mhd", # file name used in error messages
              )->dict:
     "The `key = value` pairs of a MetaImage header; checks the keys a volume needs."
     hdr = dict((k.strip(), v.strip()) for k, v in (l.split("=", 1) for l in text.splitlines() if "=" in l))
     for k in ("NDims", "DimSize", "ElementType", "ElementDataFile"):
-        if k not in hdr: raise ValueError(f"{source}: the MetaImage header has no {k}")
+        if k not in hdr:
+            what = "an HTML page, not a MetaImage header" if _looks_html(text) else f"the MetaImage header has no {k}"
+            raise ValueError(f"{source}: {what}; {REFETCH}")
     return hdr
+
+def _decode_header(raw:bytes, source:str)->str:
+    try: return raw.decode()
+    except UnicodeDecodeError as e: raise ValueError(f"{source}: not a text MetaImage header ({e}); {REFETCH}") from None
 
 def read_mhd_volume(mhd_text:str, # the `.mhd` header
                     raw:bytes, # the content of the `.raw` file it points to
@@ -52,16 +65,21 @@ def read_mhd_volume(mhd_text:str, # the `.mhd` header
                    )->np.ndarray:
     "Decode a MetaImage volume (x-fastest, i.e. Fortran order) after checking its size and type."
     hdr = parse_mhd(mhd_text, source)
-    dims = tuple(int(x) for x in hdr["DimSize"].split())
+    try: dims, ndims = tuple(int(x) for x in hdr["DimSize"].split()), int(hdr["NDims"])
+    except ValueError: raise ValueError(f"{source}: DimSize {hdr['DimSize']!r} / NDims {hdr['NDims']!r} are not integers; {REFETCH}") from None
+    if len(dims) != ndims or min(dims, default=0) < 1:
+        raise ValueError(f"{source}: DimSize {dims} does not give NDims = {ndims} sizes >= 1; {REFETCH}")
     if shape is not None and dims != tuple(shape):
-        raise ValueError(f"{source}: DimSize {dims} in the .mhd header, expected {tuple(shape)} (AP, DV, ML)")
-    if hdr["ElementType"] not in _MET_TYPES: raise ValueError(f"{source}: unsupported ElementType {hdr['ElementType']}")
-    if hdr.get("CompressedData", "False").lower() == "true": raise ValueError(f"{source}: compressed .raw is not supported")
+        raise ValueError(f"{source}: DimSize {dims} in the .mhd header, expected {tuple(shape)} (AP, DV, ML); pass shape=None to read a volume of any size")
+    if hdr["ElementType"] not in _MET_TYPES:
+        raise ValueError(f"{source}: unsupported ElementType {hdr['ElementType']} (supported: {', '.join(_MET_TYPES)}); convert the volume to one of them")
+    if hdr.get("CompressedData", "False").lower() == "true":
+        raise ValueError(f"{source}: compressed .raw (CompressedData = True) is not supported; decompress it first, e.g. with SimpleITK")
     msb = hdr.get("BinaryDataByteOrderMSB", hdr.get("ElementByteOrderMSB", "False")).lower() == "true"
     dt = np.dtype((">" if msb else "<") + _MET_TYPES[hdr["ElementType"]])
     n = int(np.prod(dims)) * dt.itemsize
     if len(raw) != n:
-        raise ValueError(f"{source}: the .raw has {len(raw):,} bytes, expected {n:,} for {dims} {dt}: truncated or corrupt")
+        raise ValueError(f"{source}: the .raw has {len(raw):,} bytes, expected {n:,} for {dims} {dt}: truncated or corrupt; {REFETCH}")
     return np.frombuffer(raw, dt).reshape(dims, order="F")
 
 def _check_file(path:Path, what:str="file"):
@@ -74,9 +92,12 @@ def read_mhd(path:str|Path, # a `.mhd` file; its `.raw` sits next to it
             )->np.ndarray:
     "Read a MetaImage volume from disk."
     path = Path(path); _check_file(path, ".mhd header")
-    text = path.read_text()
-    raw = path.parent / parse_mhd(text, str(path))["ElementDataFile"]
-    _check_file(raw, ".raw data file")
+    text = _decode_header(path.read_bytes(), str(path))
+    name = parse_mhd(text, str(path))["ElementDataFile"]
+    if not name or name == "LOCAL" or Path(name).name != name:
+        raise ValueError(f"{path}: ElementDataFile = {name!r} does not name a .raw file next to the header; {REFETCH}")
+    raw = path.parent/name
+    _check_file(raw, f".raw data file of {path.name}")
     return read_mhd_volume(text, raw.read_bytes(), shape, str(path))
 
 def read_grid_zip(path:str|Path, # an Allen `grid_data/<id>.zip` or `P56_Mouse_gridAnnotation.zip`
@@ -85,14 +106,14 @@ def read_grid_zip(path:str|Path, # an Allen `grid_data/<id>.zip` or `P56_Mouse_g
     "Read the MetaImage volume inside an Allen grid zip."
     path = Path(path); _check_file(path, "Allen grid zip")
     try: zf = zipfile.ZipFile(path)
-    except zipfile.BadZipFile: raise ValueError(f"{path}: not a zip archive (a failed or partial download?)") from None
+    except zipfile.BadZipFile: raise ValueError(f"{path}: not a zip archive (a failed or partial download?); {REFETCH}") from None
     with zf:
         names = zf.namelist()
         mhd = next((n for n in names if n.endswith(".mhd")), None)
-        if mhd is None: raise ValueError(f"{path}: no .mhd header inside (holds {names})")
-        text = zf.read(mhd).decode()
+        if mhd is None: raise ValueError(f"{path}: no .mhd header inside (holds {names}); {REFETCH}")
+        text = _decode_header(zf.read(mhd), f"{path}:{mhd}")
         raw = str(Path(mhd).parent / parse_mhd(text, f"{path}:{mhd}")["ElementDataFile"]).removeprefix("./")
-        if raw not in names: raise ValueError(f"{path}: {raw} named in {mhd} is not in the zip")
+        if raw not in names: raise ValueError(f"{path}: {raw} named in {mhd} is not in the zip; {REFETCH}")
         return read_mhd_volume(text, zf.read(raw), shape, f"{path}:{mhd}")
 
 # %% ../nbs/00_data.ipynb #3d9c856c
@@ -102,7 +123,13 @@ def allen_experiments(data_dir:str|Path|None=None, # data directory (see `get_da
                      )->pd.DataFrame:
     "The Allen experiment list `experiments.csv`, indexed by `section_data_set_id`."
     path = get_data_dir(data_dir)/ALLEN_DIR/"experiments.csv"; _check_file(path, "Allen experiment list")
-    return pd.read_csv(path, index_col="section_data_set_id")
+    return _read_table(path, "section_data_set_id")
+
+def _read_table(path:Path, index_col:str)->pd.DataFrame:
+    "A CSV indexed by `index_col`, or a ValueError naming the file."
+    try: return pd.read_csv(path, index_col=index_col)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise ValueError(f"{path}: not a readable CSV with a column {index_col!r} ({' '.join(str(e).split())}); {REFETCH}") from None
 
 def parse_data_set_xml(text:str, # content of `data_set.xml` from an Allen grid zip
                       )->dict:
@@ -117,9 +144,9 @@ def allen_structures(data_dir:str|Path|None=None, # data directory
                     )->pd.DataFrame:
     "The Allen structure ontology `structures.csv`, indexed by structure id, with a parsed `path` column."
     path = get_data_dir(data_dir)/ALLEN_DIR/"structures.csv"; _check_file(path, "Allen structure ontology")
-    s = pd.read_csv(path, index_col="id")
+    s = _read_table(path, "id")
     missing = {"acronym", "name", "structure_id_path"} - set(s.columns)
-    if missing: raise ValueError(f"{path}: columns {sorted(missing)} missing")
+    if missing: raise ValueError(f"{path}: columns {sorted(missing)} missing; {REFETCH}")
     s["path"] = [tuple(int(x) for x in str(p).strip("/").split("/")) if isinstance(p, str) else () for p in s["structure_id_path"]]
     return s
 
@@ -142,17 +169,24 @@ _POS_COLS = ["barcode", "in_tissue", "array_row", "array_col", "pxl_row_in_fullr
 
 def _parse_positions(f:Path)->pd.DataFrame:
     "One Space Ranger positions file (header optional) as a DataFrame with `_POS_COLS`, numbers checked."
-    has_header = f.open().readline().startswith("barcode")
+    try:
+        with open(f, encoding="utf-8") as fh: first = fh.read()[:4096]
+    except UnicodeDecodeError as e: raise ValueError(f"{f}: not a text CSV file ({e}); {REFETCH}") from None
+    if _looks_html(first): raise ValueError(f"{f}: an HTML page, not a CSV file (an error page saved under this name?); {REFETCH}")
+    has_header = first.startswith("barcode")
     try: pos = pd.read_csv(f, header=0 if has_header else None, dtype=str, keep_default_na=False)   # text as written
-    except (ValueError, UnicodeDecodeError) as e: raise ValueError(f"{f}: not a readable CSV file ({e})") from None
-    if pos.shape[1] != 6: raise ValueError(f"{f}: {pos.shape[1]} columns, expected 6 ({', '.join(_POS_COLS)})")
+    except (ValueError, UnicodeDecodeError) as e: raise ValueError(f"{f}: not a readable CSV file ({' '.join(str(e).split())}); {REFETCH}") from None
+    if pos.shape[1] != 6: raise ValueError(f"{f}: {pos.shape[1]} columns, expected 6 ({', '.join(_POS_COLS)}); {REFETCH}")
     pos.columns = _POS_COLS
+    dup = pos["barcode"].duplicated()
+    if dup.any(): raise ValueError(f"{f}: {int(dup.sum())} duplicate barcode(s) (e.g. {list(pos.loc[dup, 'barcode'][:3])}); "
+                                   "re-export the positions from Space Ranger")
     for c in _POS_COLS[1:]:                             # a non-number would otherwise become a NaN coordinate later
         num = pd.to_numeric(pos[c], errors="coerce")
-        bad = num.isna()
+        bad = ~np.isfinite(num.to_numpy(dtype=float))
         if bad.any():
-            raise ValueError(f"{f}: column {c} has {int(bad.sum())} non-numeric value(s) (e.g. {list(pos.loc[bad, c][:3])} "
-                             f"at barcodes {list(pos.loc[bad, 'barcode'][:3])}); expected numbers in {', '.join(_POS_COLS[1:])}")
+            raise ValueError(f"{f}: column {c} has {int(bad.sum())} value(s) that are not finite numbers (e.g. {list(pos.loc[bad, c][:3])} "
+                             f"at barcodes {list(pos.loc[bad, 'barcode'][:3])}); expected finite numbers in {', '.join(_POS_COLS[1:])}")
         pos[c] = num
     return pos.set_index("barcode")
 
@@ -162,7 +196,8 @@ def read_tissue_positions(spatial_dir:str|Path, # the `spatial/` folder of a Spa
     spatial_dir = Path(spatial_dir)
     for name in ("tissue_positions.csv", "tissue_positions_list.csv"):
         if (spatial_dir/name).is_file(): return _parse_positions(spatial_dir/name)
-    raise FileNotFoundError(f"no tissue_positions.csv or tissue_positions_list.csv in {spatial_dir}")
+    raise FileNotFoundError(f"no tissue_positions.csv or tissue_positions_list.csv in {spatial_dir}; pass the Space Ranger "
+                            "output folder (outs/) whose spatial/ folder holds one")
 
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 
@@ -176,10 +211,11 @@ def _check_hdf5(path:Path, what:str):
             while off + 8 <= size and head != _HDF5_MAGIC: f.seek(off); head = f.read(8); off *= 2
     if head != _HDF5_MAGIC:
         start = Path(path).read_bytes()[:60]
-        raise ValueError(f"{path}: not an HDF5 file (expected {what}; the file starts with {start!r}: an error page or a partial download?)")
+        what_is = "it is an HTML page: an error page saved under this name?" if _looks_html(start) else f"the file starts with {start!r}: a partial download?"
+        raise ValueError(f"{path}: not an HDF5 file (expected {what}; {what_is}); {REFETCH}")
     try:
         with h5py.File(path, "r"): pass
-    except OSError as e: raise ValueError(f"{path}: an unreadable HDF5 file (expected {what}; truncated or corrupt: {e})") from None
+    except OSError as e: raise ValueError(f"{path}: an unreadable HDF5 file (expected {what}; truncated or corrupt: {e}); {REFETCH}") from None
 
 def load_visium(path:str|Path, # a Space Ranger output folder
                 count_file:str="filtered_feature_bc_matrix.h5", # count matrix inside it
@@ -205,7 +241,8 @@ def load_visium(path:str|Path, # a Space Ranger output folder
         attrs = {k: (v[0].decode() if hasattr(v, "__len__") and len(v) and isinstance(v[0], bytes) else v) for k, v in f.attrs.items()}
     library_id = library_id or attrs.get("library_ids") or path.name
     missing = adata.obs_names.difference(pos.index)
-    if len(missing): raise ValueError(f"{len(missing)} barcodes of {h5.name} are not in the tissue positions (e.g. {list(missing[:3])})")
+    if len(missing): raise ValueError(f"{len(missing)} barcodes of {h5} are not in the tissue positions (e.g. {list(missing[:3])}); "
+                                      "the .h5 and the spatial/ folder must come from the same Space Ranger run")
     pos = pos.loc[adata.obs_names]
     adata.obs[["in_tissue", "array_row", "array_col"]] = pos[["in_tissue", "array_row", "array_col"]].to_numpy()
     adata.obsm[Key.spatial] = pos[["pxl_col_in_fullres", "pxl_row_in_fullres"]].to_numpy(np.float32)
@@ -213,10 +250,13 @@ def load_visium(path:str|Path, # a Space Ranger output folder
     if load_images:
         for res in ("hires", "lowres"):
             f = spatial/f"tissue_{res}_image.png"
-            if f.is_file(): images[res] = imread(f)
+            if not f.is_file(): continue
+            try: images[res] = imread(f)
+            except Exception as e: raise ValueError(f"{f}: not a readable image ({type(e).__name__}: {e}); {REFETCH}, or pass load_images=False") from None
     meta = {k: str(attrs[k]) for k in ("chemistry_description", "software_version") if k in attrs}
     try: scalefactors = json.loads(sf_file.read_text())
-    except ValueError as e: raise ValueError(f"{sf_file}: not valid JSON ({e}); expected Space Ranger's scale factors") from None
+    except ValueError as e: raise ValueError(f"{sf_file}: not valid JSON ({e}); expected Space Ranger's scale factors; {REFETCH}") from None
+    if not isinstance(scalefactors, dict): raise ValueError(f"{sf_file}: holds a JSON {type(scalefactors).__name__}, expected an object of scale factors; {REFETCH}")
     adata.uns[Key.library] = {library_id: {"images": images, "scalefactors": scalefactors, "metadata": meta}}
     return adata
 
@@ -231,15 +271,15 @@ def extract_spatial_tarball(folder:str|Path, # a Visium folder holding `spatial.
     tmp = Path(tempfile.mkdtemp(dir=folder, prefix=".spatial-"))
     try:
         try: t = tarfile.open(tgz)
-        except tarfile.TarError as e: raise ValueError(f"{tgz}: not a readable tar archive ({e}); a failed or partial download?") from None
+        except tarfile.TarError as e: raise ValueError(f"{tgz}: not a readable tar archive ({' '.join(str(e).split())}); a failed or partial download? {REFETCH}") from None
         with t:
             members, total = [], 0
             for m in t.getmembers():
                 p = PurePosixPath(m.name)
                 if p.is_absolute() or m.name.startswith("\\") or ".." in p.parts or ":" in (p.parts[0] if p.parts else ""):
-                    raise ValueError(f"{tgz}: refusing member {m.name!r}: absolute path or '..' outside the archive")
+                    raise ValueError(f"{tgz}: refusing member {m.name!r}: absolute path or '..' outside the archive; not a Space Ranger spatial.tar.gz: {REFETCH}")
                 if not (m.isfile() or m.isdir()):
-                    raise ValueError(f"{tgz}: refusing member {m.name!r}: only regular files and folders are extracted (no links or devices)")
+                    raise ValueError(f"{tgz}: refusing member {m.name!r}: only regular files and folders are extracted (no links or devices); {REFETCH}")
                 total += m.size
                 if total > max_bytes:
                     raise ValueError(f"{tgz}: members add up to more than max_bytes={max_bytes:,} bytes (at {m.name!r}); "
@@ -252,7 +292,7 @@ def extract_spatial_tarball(folder:str|Path, # a Visium folder holding `spatial.
         inner = next(tmp.rglob("scalefactors_json.json"), None)
         if inner is None:
             raise ValueError(f"{tgz}: no scalefactors_json.json inside (holds {[m.name for m in members][:5]}); "
-                             "expected a Space Ranger spatial/ folder")
+                             f"expected a Space Ranger spatial/ folder; {REFETCH}")
         os.replace(inner.parent, folder/"spatial")
     finally: shutil.rmtree(tmp, ignore_errors=True)
     return folder
@@ -270,14 +310,16 @@ def read_spatial_h5ad(path:str|Path, # an `.h5ad` file
         with warnings.catch_warnings():                 # anndata's own duplicate-names note: handled below, with the path
             warnings.filterwarnings("ignore", message=".*[Nn]ames are not unique", category=UserWarning)
             adata = ad.read_h5ad(path)
-    except Exception as e: raise ValueError(f"{path}: HDF5, but not a readable AnnData .h5ad ({type(e).__name__}: {e})") from None
+    except Exception as e: raise ValueError(f"{path}: HDF5, but not a readable AnnData .h5ad ({type(e).__name__}: {' '.join(str(e).split())}); "
+                                            "write it with anndata's AnnData.write_h5ad") from None
     if not adata.obs_names.is_unique:
         dup = adata.obs_names[adata.obs_names.duplicated()]
         msg = f"{path}: {len(dup)} duplicate obs names (e.g. {list(dup.unique()[:3])})"
         if duplicates == "raise": raise ValueError(msg + "; make them unique, e.g. adata.obs_names_make_unique()")
         warnings.warn(msg + "; made unique with obs_names_make_unique()", UserWarning, stacklevel=2)
         adata.obs_names_make_unique()
-    check_spatial(adata, spatial_key)
+    try: check_spatial(adata, spatial_key)
+    except (KeyError, TypeError, ValueError) as e: raise type(e)(f"{path}: {e.args[0] if e.args else e}") from None
     return adata
 
 # %% ../nbs/00_data.ipynb #d02bbadb
@@ -388,6 +430,8 @@ def download_file(url:str, # source URL
     explicit `validate` accepts them (Allen grid zips, re-built by the API on each request, pass `check_grid_zip`
     with the sha256 of their energy.raw). Leftover `.dest.<hex>.part` files of killed earlier downloads are removed first.
     """
+    if urllib.parse.urlsplit(url).scheme not in ("http", "https", "ftp", "file"):
+        raise ValueError(f"url={url!r} is not a URL; expected one starting with http:// or https://")
     dest = Path(dest); dest.parent.mkdir(parents=True, exist_ok=True)
     for p in _stale_parts(dest): p.unlink(missing_ok=True)
     check = validate or partial(check_file_structure, name=dest.name)
@@ -398,7 +442,8 @@ def download_file(url:str, # source URL
             try: digest = _fetch(url, tmp, timeout, progress, dest.name); break
             except urllib.error.HTTPError as e:
                 last = e
-                if e.code < 500 and e.code != 429: raise DownloadError(f"{url}: HTTP {e.code} {e.reason}; not retried") from None
+                if e.code < 500 and e.code != 429:
+                    raise DownloadError(f"{url}: HTTP {e.code} {e.reason}; not retried: check the URL (or base_url=), the file may have moved") from None
             except _TRANSIENT as e: last = e
         else:
             raise DownloadError(f"could not download {url} after {retries + 1} attempts (last error: {last}). {dest} is "
@@ -406,13 +451,15 @@ def download_file(url:str, # source URL
                                 f"online, retry spatial_vae.data.download_file / download_dataset") from None
         if sha256 is not None and digest != sha256:     # other bytes: only an explicit content check can accept them
             mismatch = (f"{url}: sha256 mismatch for {dest.name} (got {digest[:12]}…, expected {sha256[:12]}…); nothing "
-                        "was written. The source changed or the transfer was corrupted")
+                        "was written. The transfer was corrupted (retry) or the source changed (check the registry entry's sha256)")
             if validate is None: raise ChecksumError(mismatch)
             try: check(tmp)
             except Exception as e: raise ChecksumError(f"{mismatch}; content check: {e}") from None
         elif sha256 is None:
             try: check(tmp)
-            except Exception as e: raise DownloadError(f"{url}: the download is not a valid {dest.name}: {e}; nothing was written") from None
+            except Exception as e:
+                raise DownloadError(f"{url}: the download is not a valid {dest.name}: {str(e).replace(str(tmp), dest.name)}; nothing was written: "
+                                    "check the URL (an error page?) or retry later") from None
         os.replace(tmp, dest)
     finally: tmp.unlink(missing_ok=True)
     return dest
@@ -442,9 +489,10 @@ class Dataset:
 REGISTRY_FILE = "registry.json"
 
 def _read_registry_json()->dict:
-    "Sizes and checksums of the shared files, from the JSON file shipped inside the package."
-    reg = json.loads(_package_files("spatial_vae").joinpath(REGISTRY_FILE).read_text())
-    return {"allen_grid_files": tuple((r["experiment_id"], r["size"], r["sha256"], r["raw_sha256"]) for r in reg["allen_grid_files"]),
+    "The registry's entries and the sizes and checksums of the shared files, from the JSON file shipped inside the package."
+    reg = json.loads(_package_files("spatial_vae").joinpath(REGISTRY_FILE).read_text(encoding="utf-8"))
+    return {"datasets": reg["datasets"],
+            "allen_grid_files": tuple((r["experiment_id"], r["size"], r["sha256"], r["raw_sha256"]) for r in reg["allen_grid_files"]),
             "shared_files": {k: (v["size"], v["sha256"]) for k, v in reg["shared_files"].items()}}
 
 _REGISTRY_JSON = _read_registry_json()
@@ -463,83 +511,23 @@ def _validator(f:DataFile)->Callable|None:
     "The content check that may accept other bytes than `f.sha256` (Allen zips: their energy.raw); None = the sha256 decides."
     return partial(check_grid_zip, raw_sha256=f.raw_sha256) if f.raw_sha256 else None
 
-_SEURAT = "https://raw.githubusercontent.com/satijalab/seurat/HEAD/tests/testdata/visium/"
-_SCANPY = "https://raw.githubusercontent.com/scverse/scanpy/HEAD/tests/_data/visium_data/1.0.0/"
-_TENX = "https://cf.10xgenomics.com/samples/spatial-exp/"
-_DLPFC_S3 = "https://spatial-dlpfc.s3.us-east-2.amazonaws.com/"
-_HUMANPILOT = "https://raw.githubusercontent.com/LieberInstitute/HumanPilot/master/10X/"
-_MAYNARD = "Maynard KR et al. Transcriptome-scale spatial gene expression in the human dorsolateral prefrontal cortex. Nat Neurosci 24, 425-436 (2021)"
-_TENX_CITE = "10x Genomics, Human Breast Cancer (Block A Section 1), Space Ranger 1.1.0, 2020"
-
-def _shared_under(folder:str)->dict:
-    "(bytes, sha256) of the shared files under `folder`, by their path relative to it."
-    return {rel[len(folder) + 1:]: v for rel, v in _SHARED_SHA.items() if rel.startswith(folder + "/")}
-
-def _visium_files(folder:str, base:str|None, sha:dict, names:Sequence[str])->tuple:
-    return tuple(DataFile(f"{folder}/{n}", *sha.get(n, (None, None)), (base + n) if base else None) for n in names)
-
-def _dlpfc_spaceranger(sample:str)->Dataset:
-    folder = f"dlpfc/spaceranger/{sample}"
-    files = (DataFile(f"{folder}/filtered_feature_bc_matrix.h5", url=f"{_DLPFC_S3}h5/{sample}_filtered_feature_bc_matrix.h5"),
-             DataFile(f"{folder}/spatial/tissue_positions_list.csv", url=f"{_HUMANPILOT}{sample}/tissue_positions_list.txt"),
-             DataFile(f"{folder}/spatial/scalefactors_json.json", url=f"{_HUMANPILOT}{sample}/scalefactors_json.json"),
-             DataFile(f"{folder}/spatial/tissue_lowres_image.png", url=f"{_DLPFC_S3}images/{sample}_tissue_lowres_image.png"))
-    return Dataset(f"dlpfc_{sample}_spaceranger", files, lambda d: load_visium(get_data_dir(d)/folder, library_id=sample),
-                   f"DLPFC section {sample}, the original Space Ranger output (all genes, no layer labels)",
-                   "http://research.libd.org/spatialLIBD/", "CC BY 4.0 (spatialLIBD)", _MAYNARD, shared=False)
-
-def _tenx_breast(name:str, version:str, prefix:str, description:str)->Dataset:
-    folder = f"visium_10x/{prefix}"
-    files = (DataFile(f"{folder}/filtered_feature_bc_matrix.h5", url=f"{_TENX}{version}/{prefix}/{prefix}_filtered_feature_bc_matrix.h5"),
-             DataFile(f"{folder}/spatial.tar.gz", url=f"{_TENX}{version}/{prefix}/{prefix}_spatial.tar.gz"))
-    return Dataset(name, files, lambda d: load_visium(extract_spatial_tarball(get_data_dir(d)/folder), library_id=prefix),
-                   description, f"https://www.10xgenomics.com/datasets (Space Ranger {version}, {prefix})",
-                   "CC BY 4.0 (10x Genomics datasets)", _TENX_CITE if "Block_A" in prefix else "10x Genomics, Human Breast Cancer: Ductal Carcinoma In Situ, Invasive Carcinoma (FFPE), Space Ranger 1.3.0, 2021", shared=False)
+def _loader(spec:dict)->Callable:
+    "The `f(data_dir)` of an entry's `load` spec: kind `allen_grid`, `h5ad` (path), `visium` or `visium_tarball` (folder, library_id)."
+    kind, lib = spec["kind"], spec.get("library_id")
+    if kind == "allen_grid": return lambda d: load_allen_grid(d, experiments=sorted(r[0] for r in _ALLEN_GRID_FILES))
+    if kind == "h5ad": return lambda d: read_spatial_h5ad(get_data_dir(d)/spec["path"])
+    if kind == "visium": return lambda d: load_visium(get_data_dir(d)/spec["folder"], library_id=lib)
+    if kind == "visium_tarball": return lambda d: load_visium(extract_spatial_tarball(get_data_dir(d)/spec["folder"]), library_id=lib)
+    raise ValueError(f"{REGISTRY_FILE}: unknown load kind {kind!r}")
 
 def _registry()->dict:
-    A = ALLEN_DIR
-    sha = lambda rel: _SHARED_SHA[rel]
-    allen = Dataset("allen_p56_200um",
-        (DataFile(f"{A}/P56_Mouse_gridAnnotation.zip", *sha(f"{A}/P56_Mouse_gridAnnotation.zip"), ALLEN_ANNOTATION_URL),
-         DataFile(f"{A}/structures.csv", *sha(f"{A}/structures.csv")),
-         DataFile(f"{A}/experiments.csv", *sha(f"{A}/experiments.csv")))
-        + tuple(allen_grid_file(*row) for row in _ALLEN_GRID_FILES),
-        lambda d: load_allen_grid(d, experiments=sorted(r[0] for r in _ALLEN_GRID_FILES)),
-        "Allen Mouse Brain Atlas P56 ISH energy, 200 µm grid: 23 experiments (12 coronal, 11 sagittal)",
-        "http://api.brain-map.org (grid_data/download, P56 gridAnnotation, structure graph 1)",
-        "Allen Institute terms of use; structures.csv via iblatlas (MIT)",
-        "Lein ES et al. Genome-wide atlas of gene expression in the adult mouse brain. Nature 445, 168-176 (2007)")
-    h5ad = lambda name, rel, desc, src, lic, cit: Dataset(name, (DataFile(rel, *sha(rel)),), lambda d: read_spatial_h5ad(get_data_dir(d)/rel), desc, src, lic, cit)
-    reg = [allen,
-        h5ad("dlpfc_151673", "dlpfc/151673.h5ad", "DLPFC Visium section 151673: 5,000 genes, raw counts, expert layers in obs['layer']",
-             "spatialLIBD (http://research.libd.org/spatialLIBD/), as committed in an earlier version of the Banksy repository", "MIT (Banksy); data CC BY 4.0", _MAYNARD),
-        h5ad("dlpfc_151674", "dlpfc/151674.h5ad", "DLPFC Visium section 151674: 5,000 genes, raw counts, expert layers in obs['layer']",
-             "spatialLIBD (http://research.libd.org/spatialLIBD/), as committed in an earlier version of the Banksy repository", "MIT (Banksy); data CC BY 4.0", _MAYNARD),
-        h5ad("mob_stahl2016", "mouse_olfactory_bulb_st/stahl2016_mob_replicate.h5ad", "Mouse olfactory bulb, Spatial Transcriptomics: 262 spots x 15,928 genes, 5 layers",
-             "https://www.spatialresearch.org (Ståhl et al. 2016 MOB replicate)", "as published with the article",
-             "Ståhl PL et al. Visualization and analysis of gene expression in tissue sections by spatial transcriptomics. Science 353, 78-82 (2016)"),
-        h5ad("merfish_moffitt2018", "merfish_hypothalamus/moffitt2018_hypothalamus_subset.h5ad", "MERFISH mouse preoptic hypothalamus: 11,162 cells x 161 genes, two slices (x, y µm; z mm Bregma)",
-             "https://datadryad.org/stash/dataset/doi:10.5061/dryad.8t8s248", "CC0 (Dryad)",
-             "Moffitt JR et al. Molecular, spatial, and functional single-cell profiling of the hypothalamic preoptic region. Science 362, eaau5324 (2018)"),
-        Dataset("visium_mouse_brain_100genes",
-            _visium_files("visium_10x/mouse_brain_section_100genes", _SEURAT, _shared_under("visium_10x/mouse_brain_section_100genes"),
-                          ["filtered_feature_bc_matrix.h5", "spatial/tissue_positions_list.csv", "spatial/scalefactors_json.json", "spatial/tissue_lowres_image.png"]),
-            lambda d: load_visium(get_data_dir(d)/"visium_10x/mouse_brain_section_100genes"),
-            "10x Visium mouse brain section, 2,695 spots x first 100 genes; its .h5 lacks library_ids",
-            "Seurat test data (tests/testdata/visium)", "GPL-3 (Seurat)", "Hao Y et al. Integrated analysis of multimodal single-cell data. Cell 184, 3573-3587 (2021); 10x Genomics mouse brain data"),
-        Dataset("visium_spaceranger_fixture",
-            _visium_files("visium_10x/spaceranger_1.0.0_fixture", _SCANPY, _shared_under("visium_10x/spaceranger_1.0.0_fixture"),
-                          ["filtered_feature_bc_matrix.h5", "spatial/tissue_positions_list.csv", "spatial/scalefactors_json.json",
-                           "spatial/tissue_hires_image.png", "spatial/tissue_lowres_image.png"]),
-            lambda d: load_visium(get_data_dir(d)/"visium_10x/spaceranger_1.0.0_fixture"),
-            "Space Ranger 1.0.0 output fixture: 100 spots x 100 genes, hires and lowres images",
-            "scanpy test data (tests/_data/visium_data/1.0.0)", "BSD-3-Clause (scanpy)", "Wolf FA et al. SCANPY. Genome Biol 19, 15 (2018)"),
-        _tenx_breast("visium_breast_cancer", "1.1.0", "V1_Breast_Cancer_Block_A_Section_1",
-                     "10x Visium human breast cancer (fresh frozen), Block A Section 1: 3,798 spots, whole transcriptome"),
-        _tenx_breast("visium_ffpe_breast_cancer", "1.3.0", "Visium_FFPE_Human_Breast_Cancer",
-                     "10x Visium FFPE human breast cancer (ductal carcinoma in situ, invasive carcinoma)"),
-        _dlpfc_spaceranger("151673"), _dlpfc_spaceranger("151674")]
-    return {d.name: d for d in reg}
+    "The `Dataset`s of registry.json, in its order; a file's size and sha256 are the shared copy's (none for download-only files)."
+    out = {}
+    for e in _REGISTRY_JSON["datasets"]:
+        files = tuple(DataFile(f["path"], *_SHARED_SHA.get(f["path"], (None, None)), f.get("url")) for f in e["files"])
+        if e["load"]["kind"] == "allen_grid": files += tuple(allen_grid_file(*row) for row in _ALLEN_GRID_FILES)
+        out[e["name"]] = Dataset(e["name"], files, _loader(e["load"]), e["description"], e["source"], e["licence"], e["citation"], e.get("shared", True))
+    return out
 
 DATASETS = _registry()
 
@@ -681,7 +669,7 @@ def _allen_anndata(values:np.ndarray, # (n_voxels, n_experiments) energy, -1 = m
 
 def _allen_var(ids:list, root:Path)->pd.DataFrame:
     "gene / plane of each experiment id, from experiments.csv or else each zip's data_set.xml."
-    meta = pd.read_csv(root/"experiments.csv", index_col="section_data_set_id") if (root/"experiments.csv").is_file() else None
+    meta = _read_table(root/"experiments.csv", "section_data_set_id") if (root/"experiments.csv").is_file() else None
     rows = []
     for i in ids:
         if meta is not None and i in meta.index:
