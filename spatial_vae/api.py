@@ -4,13 +4,14 @@
 
 # %% ../nbs/04_api.ipynb #aa627ae1
 from __future__ import annotations
-import json, os, shutil, tempfile, time
+import contextlib, hashlib, inspect, json, os, re, shutil, signal, tempfile, time
 from pathlib import Path
 import numpy as np, pandas as pd
 import scipy.sparse as sp
 import anndata as ad
 import torch
 from .core import Key, set_seed, check_spatial
+from .preprocess import is_counts
 from fastcore.basics import patch
 from .model import SpatialVAEModule
 from .losses import LossWeights
@@ -18,25 +19,26 @@ from .presets import Preset, PRESETS, get_preset
 from .train import SpatialTensors, fit, infer, epoch_pass, restrict_graph
 
 # %% auto #0
-__all__ = ['FORMAT_VERSION', 'SpatialVAE', 'embed', 'is_library_folder', 'replace_folder', 'library_tmpdir']
+__all__ = ['FORMAT_VERSION', 'SpatialVAE', 'embed', 'is_library_folder', 'replace_folder', 'clean_leftovers', 'library_tmpdir']
 
 # %% ../nbs/04_api.ipynb #72608448
 def _features(adata:ad.AnnData, setup:dict)->np.ndarray:
     "The feature matrix named by `setup`, dense float32 (NaN kept)."
     if setup["use_rep"] is not None:
         if setup["use_rep"] not in adata.obsm:
-            raise KeyError(f"obsm['{setup['use_rep']}'] not found; run spatial_vae.data.run_pca(adata) or pass use_rep=None")
-        X = adata.obsm[setup["use_rep"]]
+            raise KeyError(f"obsm['{setup['use_rep']}'] not found; run spatial_vae.preprocess.run_pca(adata) (or spatial_vae.recipes.prepare) "
+                           "or pass use_rep=None")
+        X, where = adata.obsm[setup["use_rep"]], f"obsm['{setup['use_rep']}']"
     elif setup["layer"] is not None:
-        if setup["layer"] not in adata.layers: raise KeyError(f"layers['{setup['layer']}'] not found (layers: {list(adata.layers)})")
-        X = adata.layers[setup["layer"]]
-    else: X = adata.X
+        if setup["layer"] not in adata.layers:
+            raise KeyError(f"layers['{setup['layer']}'] not found (layers: {list(adata.layers)}); pass layer=None to use X, or one of those")
+        X, where = adata.layers[setup["layer"]], f"layers['{setup['layer']}']"
+    else: X, where = adata.X, "X"
     X = X.toarray() if sp.issparse(X) else np.asarray(X)
-    return X.astype(np.float32, copy=False)
-
-def _is_counts(X:np.ndarray)->bool:
-    v = X[:min(len(X), 2000)]
-    return bool(np.isfinite(v).all() and (v >= 0).all() and np.array_equal(v, np.round(v)))
+    bad = f"{where} holds {X.dtype} values, expected numbers; convert them first, e.g. adata.X = np.asarray(adata.X, dtype=np.float32)"
+    if X.dtype.kind in "USV": raise TypeError(bad)                  # text would be parsed silently by astype
+    try: return X.astype(np.float32, copy=False)
+    except (TypeError, ValueError): raise TypeError(bad) from None
 
 def _is_grid(xy:np.ndarray, max_slices:int=256)->bool:
     return bool(np.array_equal(xy, np.round(xy)) and all(len(np.unique(c)) <= max_slices for c in xy.T))
@@ -69,6 +71,8 @@ class SpatialVAE:
                 ):
         setup = adata.uns.get(Key.uns, {}).get("setup")
         if setup is None: raise ValueError("adata is not registered; run SpatialVAE.setup_anndata(adata) first")
+        for k, v in (("hidden", hidden), ("decoder_hidden", decoder_hidden)):
+            if v is not None and not isinstance(v, (tuple, list)): raise TypeError(f"{k} must be a tuple of layer widths, e.g. (128, 64), got {v!r}")
         arch = {k: v for k, v in dict(n_latent=n_latent, hidden=hidden, decoder_hidden=decoder_hidden, dropout=dropout).items() if v is not None}
         p = get_preset(preset, **arch, **overrides)
         if p.n_latent <= 0: raise ValueError(f"n_latent must be > 0, got {p.n_latent!r}")
@@ -114,6 +118,8 @@ class SpatialVAE:
 
         Writes `adata.uns['spatial_vae']['setup']`; returns None.
         """
+        for name, v in (("n_neighs", n_neighs), ("n_bins", n_bins)):
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1: raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
         xy = check_spatial(adata, spatial_key)
         setup = dict(spatial_key=spatial_key, layer=layer, use_rep=use_rep, observed_layer=observed_layer,
                      graph_key=graph_key, n_neighs=int(n_neighs), n_bins=int(n_bins))
@@ -128,13 +134,13 @@ class SpatialVAE:
             raise ValueError(f"the features contain {int(np.isnan(X).sum())} NaN but mask=False; call "
                              "SpatialVAE.setup_anndata(adata, mask=True) to ignore them, or fill them first with "
                              "spatial_vae.data.impute_grid_neighbours(adata)")
-        if likelihood == "auto": likelihood = "nb" if (not has_missing and _is_counts(X)) else "gaussian"
+        if likelihood == "auto": likelihood = "nb" if (not has_missing and is_counts(X)) else "gaussian"
         if likelihood not in ("gaussian", "nb"): raise ValueError(f"likelihood must be 'auto', 'gaussian' or 'nb', got {likelihood!r}")
-        if likelihood == "nb" and not _is_counts(np.nan_to_num(X)):
+        if likelihood == "nb" and not is_counts(np.nan_to_num(X)):
             raise ValueError("likelihood='nb' needs raw counts (non-negative integers); pass layer='counts' or likelihood='gaussian'")
         if scale == "auto": scale = "global" if (use_rep is not None and likelihood == "gaussian") else None
         if scale not in (None, "global"): raise ValueError(f"scale must be 'auto', None or 'global', got {scale!r}")
-        if scale == "global" and likelihood == "nb": raise ValueError("scale='global' is for Gaussian features; counts are modelled as they are")
+        if scale == "global" and likelihood == "nb": raise ValueError("scale='global' is for Gaussian features; counts are modelled as they are: pass scale=None (or likelihood='gaussian')")
         feature_scale = float(np.nanmax(np.nanstd(X, 0))) if scale == "global" else 1.0
         if not feature_scale > 0: feature_scale = 1.0
         grid = _is_grid(xy)
@@ -227,6 +233,33 @@ def _tensors(self, adata, with_graph=False)->SpatialTensors:
     return SpatialTensors(x=x, mask=mask, library=lib, coords=coords, classes=classes, graph=graph)
 
 # %% ../nbs/04_api.ipynb #ed2f0f01
+def _positions(idx, n:int, name:str)->np.ndarray|None:
+    "Integer positions in 0..n-1 (None stays None), or an error naming the argument."
+    if idx is None: return None
+    a = np.asarray(idx)
+    if a.dtype == bool: raise TypeError(f"{name} is a boolean mask; pass integer positions, e.g. np.flatnonzero(mask)")
+    if a.size == 0: return np.zeros(0, dtype=np.int64)
+    if a.dtype.kind not in "iu": raise TypeError(f"{name} holds {a.dtype} values; pass integer positions of adata's observations (0..{n - 1})")
+    a = a.reshape(-1).astype(np.int64)
+    out = a[(a < 0) | (a >= n)]
+    if len(out): raise ValueError(f"{name} has {len(out)} position(s) outside 0..{n - 1} (e.g. {out[:3].tolist()}); pass positions of adata's observations")
+    return a
+
+def _check_seed(seed)->int:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32:
+        raise ValueError(f"seed must be an integer >= 0 (and < 2**32), got {seed!r}")
+    return int(seed)
+
+def _check_device(device)->None:
+    import re
+    if not (isinstance(device, torch.device) or (isinstance(device, str) and re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", device))):
+        raise ValueError(f"device must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps', got {device!r}")
+
+def _fit_options()->set:
+    "The keyword arguments of `spatial_vae.train.fit` that `SpatialVAE.train` passes on."
+    import inspect
+    return set(inspect.signature(fit).parameters) - {"module", "data", "train_idx", "val_idx", "weights"}
+
 @patch
 def train(self:SpatialVAE, max_epochs:int|None=None, # epochs at most (None: the preset's)
            batch_size:int|None=None, # cells per mini-batch (None: the preset's; the "visium" preset uses all cells)
@@ -237,14 +270,27 @@ def train(self:SpatialVAE, max_epochs:int|None=None, # epochs at most (None: the
            lr:float|None=None, # learning rate (None: the preset's)
            progress:bool=True, # tqdm progress bar
            validation_fraction:float|None=None, # share of cells held out for early stopping when no indices are given
+           checkpoint_dir:str|Path|None=None, # folder of a training checkpoint: written every `checkpoint_every` epochs, resumed from when present
+           checkpoint_every:int=10, # epochs between checkpoints
            **fit_kwargs, # more arguments of `spatial_vae.train.fit` (optimizer, patience, clip, n_neighbours, ...)
           )->pd.DataFrame:
     """Train the model; returns (and stores in `.history`) the per-epoch history of every loss part.
 
     Arguments left at `None` come from the preset (`model.preset_settings.train`). A `train` that fails or is
     interrupted leaves the model untrained (`is_trained=False`), never half-updated weights marked as trained.
+    With `checkpoint_dir`, the training state is saved there every `checkpoint_every` epochs, and a `train` with
+    the same arguments and data after a crash or kill resumes from it and ends with the same weights (see
+    `spatial_vae.train.fit`).
     """
     adata = self.adata; n = adata.n_obs
+    seed = _check_seed(seed); _check_device(device)
+    bad = set(fit_kwargs) - _fit_options()
+    if bad: raise TypeError(f"unknown training option(s) {sorted(bad)}; valid: {sorted(_fit_options() | {'max_epochs', 'batch_size', 'lr', 'validation_fraction'})}")
+    if lr is not None and not (isinstance(lr, (int, float, np.floating)) and not isinstance(lr, bool) and np.isfinite(lr) and lr > 0):
+        raise ValueError(f"lr must be a number > 0, got {lr!r}")
+    train_indices, val_indices = _positions(train_indices, n, "train_indices"), _positions(val_indices, n, "val_indices")
+    if train_indices is not None and val_indices is not None and len(common := np.intersect1d(train_indices, val_indices)):
+        raise ValueError(f"train_indices and val_indices share {len(common)} cell(s) (e.g. {common[:3].tolist()}); they must be disjoint")
     tp = dict(self.preset_settings.train)
     given = dict(max_epochs=max_epochs, batch_size=batch_size, lr=lr, validation_fraction=validation_fraction)
     for k, v in given.items():
@@ -259,12 +305,16 @@ def train(self:SpatialVAE, max_epochs:int|None=None, # epochs at most (None: the
         val_indices, train_indices = np.sort(perm[:n_val]), np.sort(perm[n_val:])
     elif train_indices is None: train_indices = np.setdiff1d(np.arange(n), val_indices)
     train_indices = np.asarray(train_indices, dtype=np.int64)
+    if len(train_indices) < 2:
+        raise ValueError(f"training needs at least 2 cells; train_indices has {len(train_indices)} (adata has {n} observation(s))")
+    self.is_trained = False; self.history = None            # before anything of the trained model changes
     if self.module.cls_heads or self.module.reg_head is not None: _fit_coord_stats(self, adata, train_indices)
     data = _tensors(self, adata, with_graph=self.weights.graph > 0)
-    set_seed(seed); self._build(); self.is_trained = False; self.history = None
+    set_seed(seed); self._build()
     t0 = time.time()
     self.history = fit(self.module, data, train_indices, val_indices, self.weights, max_epochs=max_epochs,
-                       batch_size=batch_size, lr=lr, seed=seed, device=device, progress=progress, **fit_kwargs)
+                       batch_size=batch_size, lr=lr, seed=seed, device=device, progress=progress,
+                       checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every, **fit_kwargs)
     self.module.cpu().eval()
     self.is_trained = True
     self.train_params = dict(max_epochs=max_epochs, batch_size=batch_size, seed=seed, lr=lr, n_train=int(len(train_indices)),
@@ -276,7 +326,7 @@ def train(self:SpatialVAE, max_epochs:int|None=None, # epochs at most (None: the
 def _infer(self, adata=None, indices=None, batch_size=4096):
     _check_trained(self)
     adata = self.adata if adata is None else adata
-    return infer(self.module, _tensors(self, adata), indices, batch_size=batch_size, device="cpu")
+    return infer(self.module, _tensors(self, adata), _positions(indices, adata.n_obs, "indices"), batch_size=batch_size, device="cpu")
 
 @patch
 def get_latent_representation(self:SpatialVAE, adata:ad.AnnData|None=None, # data (default: the training data)
@@ -318,7 +368,7 @@ def get_loss(self:SpatialVAE, adata:ad.AnnData|None=None, # data (default: the t
     _check_trained(self)
     adata = self.adata if adata is None else adata
     data = _tensors(self, adata, with_graph=self.weights.graph > 0)
-    idx = np.arange(adata.n_obs) if indices is None else np.asarray(indices, dtype=np.int64)
+    idx = np.arange(adata.n_obs) if indices is None else _positions(indices, adata.n_obs, "indices")
     g = restrict_graph(data.graph, idx) if data.graph is not None else None
     with torch.no_grad():
         return epoch_pass(self.module.cpu(), data, idx, self.weights, 0, 4096, torch.device("cpu"), False, graph=g, final_kl=True)
@@ -377,13 +427,50 @@ def replace_folder(tmp:Path, # the finished new folder (a sibling of `path`)
             raise FileExistsError(f"{path} exists and was not written by spatial_vae (no {marker} of ours inside); "
                                   "refusing to replace it: choose another output folder or remove it yourself")
         backup = path.parent/f".{path.name}.spatial_vae-old-{os.getpid()}"
-        os.replace(path, backup); os.replace(tmp, path); shutil.rmtree(backup, ignore_errors=True)
+        with _signals_held(): os.replace(path, backup); os.replace(tmp, path)   # Ctrl-C waits until both renames are done
+        shutil.rmtree(backup, ignore_errors=True)
     else: os.replace(tmp, path)
 
+@contextlib.contextmanager
+def _signals_held():
+    "Hold SIGINT and SIGTERM (delivered when the block ends) where the platform allows it."
+    if not hasattr(signal, "pthread_sigmask"): yield; return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try: yield
+    finally: signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+def _alive(pid:int)->bool:
+    if pid == os.getpid(): return True
+    try: os.kill(pid, 0)
+    except ProcessLookupError: return False
+    except PermissionError: return True
+    return True
+
+def clean_leftovers(path:str|Path, # a folder this library writes (model folder, run folder)
+                   )->list:
+    """Remove the hidden temporary folders that killed processes left next to `path`; returns what was done.
+
+    Temporary folders (`.name.spatial_vae-tmp-<pid>-*`) of processes that no longer run are deleted. A backup
+    (`.name.spatial_vae-old-<pid>`) is the previous folder of a replacement that was killed between its two renames:
+    it is renamed back to `path` when `path` is missing, else deleted. Folders of running processes are left alone.
+    """
+    path = Path(path); done = []
+    if not path.parent.is_dir(): return done
+    pat = re.compile(rf"\.{re.escape(path.name)}\.spatial_vae-(tmp|old)-(\d+)(?:-[\w]+)?")
+    for p in sorted(path.parent.iterdir()):
+        m = pat.fullmatch(p.name)
+        if not m or not p.is_dir() or _alive(int(m.group(2))): continue
+        if m.group(1) == "old" and not path.exists(): os.replace(p, path); done.append(f"restored {path.name} from {p.name}")
+        else: shutil.rmtree(p, ignore_errors=True); done.append(f"removed {p.name}")
+    return done
+
 def library_tmpdir(path:Path)->Path:
-    "A new hidden sibling folder of `path` to build its replacement in."
+    "A new hidden sibling folder of `path` to build its replacement in (leftovers of killed runs are cleaned first)."
+    path = Path(path)
+    if path.parent.exists() and not path.parent.is_dir(): raise FileExistsError(f"cannot write {path}: {path.parent} is a file; choose another folder")
     path.parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f".{path.name}.spatial_vae-tmp-", dir=path.parent))
+    clean_leftovers(path)
+    return Path(tempfile.mkdtemp(prefix=f".{path.name}.spatial_vae-tmp-{os.getpid()}-", dir=path.parent))
 
 @patch
 def save(self:SpatialVAE, path:str|Path, # output folder
@@ -398,12 +485,16 @@ def save(self:SpatialVAE, path:str|Path, # output folder
                setup=self.setup, coord_scaler=self.coord_scaler, class_info=self.class_info, train_params=self.train_params)
     tmp = library_tmpdir(path)
     try:
-        (tmp/"config.json").write_text(json.dumps(_jsonable(cfg), indent=1))
         torch.save(self.module.state_dict(), tmp/"model.pt")
+        cfg["weights_sha256"] = hashlib.sha256((tmp/"model.pt").read_bytes()).hexdigest()   # load checks it: damaged weights never load silently
+        (tmp/"config.json").write_text(json.dumps(_jsonable(cfg), indent=1))
         if self.history is not None: self.history.to_csv(tmp/"history.csv", index=False)
         replace_folder(tmp, path, overwrite)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True); raise
+
+def _damaged(f:Path, why:str)->ValueError:
+    return ValueError(f"{f}: {why}; the model folder is damaged or was not written by model.save(): save the model again")
 
 def _preset_from_config(cfg:dict, path)->Preset:
     "The `Preset` stored in a config (format 2), or rebuilt from format 1's name + arch + weights."
@@ -421,28 +512,58 @@ def load(cls:SpatialVAE, path:str|Path, # folder written by `save`
          adata:ad.AnnData, # data with the same features (set up, or set up here with the saved settings)
         )->SpatialVAE:
     "Load a saved model onto `adata`; checks the format version and the features `adata` actually holds."
-    path = Path(path)
-    if not (path/"config.json").is_file(): raise FileNotFoundError(f"{path}: config.json not found; is it a folder written by model.save()?")
-    try: cfg = json.loads((path/"config.json").read_text())
-    except ValueError as e: raise ValueError(f"{path/'config.json'} is not valid JSON ({e}); the model folder is damaged, save the model again") from None
+    path = Path(path); cf = path/"config.json"
+    if not cf.is_file():
+        backup = [p.name for p in path.parent.glob(f".{path.name}.spatial_vae-old-*")] if path.parent.is_dir() else []
+        raise FileNotFoundError(f"{path}: config.json not found; is it a folder written by model.save()?"
+                                + (f" (an interrupted save left its previous version in {backup[0]}: spatial_vae.api.clean_leftovers({str(path)!r}) restores it)" if backup else ""))
+    try: cfg = json.loads(cf.read_text())
+    except (ValueError, UnicodeDecodeError) as e: raise _damaged(cf, f"not valid JSON ({e})") from None
+    if not isinstance(cfg, dict): raise _damaged(cf, f"holds a JSON {type(cfg).__name__}, expected an object")
     missing = {"format_version", "preset", "setup", "coord_scaler", "class_info", "train_params"} - set(cfg)
-    if missing: raise ValueError(f"{path/'config.json'} lacks {sorted(missing)}; it was not written by model.save() or is damaged")
-    if cfg["format_version"] > FORMAT_VERSION:
-        raise ValueError(f"{path} has format version {cfg['format_version']}; this spatial_vae reads <= {FORMAT_VERSION}, upgrade it")
-    s = cfg["setup"]
-    s.setdefault("args", {**{k: s[k] for k in ("spatial_key", "layer", "use_rep", "observed_layer", "graph_key", "n_neighs", "n_bins", "scale")},
-                          "likelihood": s["likelihood"], "mask": s["mask"]})
-    if s["use_rep"] is None and s["layer"] is None and adata.n_vars != s["n_features"]:
-        raise ValueError(f"adata has {adata.n_vars} genes but the model was trained on {s['n_features']}; "
-                         "subset adata to the model's genes (model.feature_names, or config.json setup.feature_names)")
+    if missing: raise _damaged(cf, f"lacks {sorted(missing)}")
+    fv = cfg["format_version"]
+    if isinstance(fv, bool) or not isinstance(fv, int): raise _damaged(cf, f"format_version is {fv!r}, expected an integer")
+    if fv > FORMAT_VERSION: raise ValueError(f"{path} has format version {fv}; this spatial_vae reads <= {FORMAT_VERSION}, upgrade it")
     obj = cls.__new__(cls)
-    obj.setup = s; obj._set_preset(_preset_from_config(cfg, path))
-    obj.n_vars, obj.feature_names, obj.n_dims = int(s["n_features"]), list(s["feature_names"]), int(s["n_dims"])
-    obj.coord_scaler, obj.class_info, obj.train_params = cfg["coord_scaler"], cfg["class_info"], cfg["train_params"]
+    try:                                                    # a damaged config fails here, with its path, not later in torch
+        s = cfg["setup"]
+        s.setdefault("args", {**{k: s[k] for k in ("spatial_key", "layer", "use_rep", "observed_layer", "graph_key", "n_neighs", "n_bins", "scale")},
+                              "likelihood": s["likelihood"], "mask": s["mask"]})
+        obj.setup = s; obj._set_preset(_preset_from_config(cfg, path))
+        obj.n_vars, obj.feature_names, obj.n_dims = int(s["n_features"]), [str(f) for f in s["feature_names"]], int(s["n_dims"])
+        obj.coord_scaler, obj.class_info, obj.train_params = cfg["coord_scaler"], cfg["class_info"], dict(cfg["train_params"])
+        unknown = set(s["args"]) - set(inspect.signature(SpatialVAE.setup_anndata).parameters)
+        if unknown: raise ValueError(f"unknown setup arguments {sorted(unknown)}")
+        if len(obj.feature_names) != obj.n_vars or obj.n_dims not in (2, 3) or s["likelihood"] not in ("gaussian", "nb") or len(s["n_classes"]) != obj.n_dims:
+            raise ValueError("n_features, feature_names, n_dims, likelihood and n_classes disagree")
+        w = obj.weights
+        if w.reg > 0 or w.euclid > 0:
+            if not all(len(obj.coord_scaler[k]) == obj.n_dims for k in ("mean", "std")): raise ValueError("coord_scaler does not match n_dims")
+        if w.cls > 0:
+            ci = obj.class_info
+            if ci["kind"] not in ("grid", "quantile") or len(ci["n_classes"]) != obj.n_dims: raise ValueError("class_info does not match n_dims")
+            for k in ("origin",) if ci["kind"] == "grid" else ("edges", "centres"): np.asarray(ci[k], dtype=float)
+        obj._build()
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:
+        raise _damaged(cf, f"unusable contents ({type(e).__name__}: {e})") from None
+    if s["use_rep"] is None and s["layer"] is None and adata.n_vars != obj.n_vars:
+        raise ValueError(f"adata has {adata.n_vars} genes but the model was trained on {obj.n_vars}; "
+                         "subset adata to the model's genes (model.feature_names, or config.json setup.feature_names)")
     obj.adata = adata
     _check_features(obj, adata)
-    obj._build()
-    obj.module.load_state_dict(torch.load(path/"model.pt", map_location="cpu", weights_only=True))
+    wf = path/"model.pt"
+    if not wf.is_file(): raise FileNotFoundError(f"{wf} not found; the model folder is incomplete: save the model again")
+    sha = cfg.get("weights_sha256")                         # absent in folders saved before it was recorded
+    if sha is not None and hashlib.sha256(wf.read_bytes()).hexdigest() != sha: raise _damaged(wf, "its sha256 differs from the one config.json records")
+    try: state = torch.load(wf, map_location="cpu", weights_only=True)
+    except Exception as e: raise _damaged(wf, f"not readable torch weights ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})") from None
+    try: obj.module.load_state_dict(state)
+    except Exception as e: raise _damaged(wf, f"the weights do not match the architecture in config.json ({type(e).__name__}: {' '.join(str(e).split())[:300]})") from None
     obj.module.eval(); obj.is_trained = True
-    obj.history = pd.read_csv(path/"history.csv") if (path/"history.csv").is_file() else None
+    hf = path/"history.csv"
+    try: obj.history = pd.read_csv(hf) if hf.is_file() else None
+    except (ValueError, UnicodeDecodeError) as e:
+        raise ValueError(f"{hf}: not a readable training history ({type(e).__name__}: {' '.join(str(e).split())}); delete it to load the model "
+                         "without its history, or save the model again") from None
     return obj

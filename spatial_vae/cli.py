@@ -4,19 +4,18 @@
 
 # %% ../nbs/08_cli.ipynb #776ec2a3
 from __future__ import annotations
-import argparse, contextlib, json, math, os, re, shlex, shutil, sys, time, warnings
+import argparse, contextlib, json, math, os, re, shlex, shutil, signal, sys, threading, time, warnings
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['RECIPE_NAMES', 'PRESET_NAMES', 'DEFAULT_LABEL_KEY', 'THREAD_VARS', 'APPLY_NOTE', 'USER_ERRORS', 'SUMMARY_COLUMNS',
-           'UsageError', 'default_threads', 'make_parser', 'source_kind', 'is_run_folder', 'check_out', 'run_source',
+__all__ = ['RECIPE_NAMES', 'PRESET_NAMES', 'DEFAULT_LABEL_KEY', 'APPLY_NOTE', 'USER_ERRORS', 'SUMMARY_COLUMNS', 'UsageError',
+           'default_threads', 'make_parser', 'source_kind', 'is_run_folder', 'check_out', 'RunWarning', 'run_source',
            'apply_model', 'datasets_table', 'print_datasets', 'main']
 
 # %% ../nbs/08_cli.ipynb #bbee2360
 RECIPE_NAMES = ("domains", "visium_study2", "coordinates")   # == RECIPES (checked in the tests)
 PRESET_NAMES = ("default", "allen", "visium", "domains", "coordinates")   # == PRESETS (checked in the tests)
 DEFAULT_LABEL_KEY = "layer" # obs column scored when present (the DLPFC expert layers)
-THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 class UsageError(Exception): "A bad command line; printed as one line `spatial-vae: error: ...`, exit status 1."
 
@@ -60,13 +59,14 @@ def _common(p:argparse.ArgumentParser):
     p.add_argument("--out", required=True, type=Path, help="output folder (several sources: one subfolder each)")
     p.add_argument("--label-key", default=None, help=f"obs column of reference domains, scored (ARI, NMI) when present (default: {DEFAULT_LABEL_KEY!r})")
     p.add_argument("--data-dir", default=None, type=Path, help="data directory of the registered datasets (default: $SPATIAL_VAE_DATA, else ./data)")
-    p.add_argument("--threads", type=_int_min(1), default=None, help="CPU threads for torch and BLAS (default: $OMP_NUM_THREADS, else all cores)")
+    p.add_argument("--threads", type=_int_min(1), default=None, help="CPU threads for torch, BLAS and numba; same seed + same threads -> same bits (default: $OMP_NUM_THREADS, else all cores)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output folder (only one that spatial-vae wrote)")
 
 def make_parser()->argparse.ArgumentParser:
     "The `spatial-vae` argument parser (standard library only)."
     p = _Parser(prog="spatial-vae", description="Spatial domains with a spatially-informed VAE (spatial_vae). "
-                "`run` trains the recipe on sections, `apply` embeds new data with a trained model, `datasets` lists the registry.")
+                "`run` trains the recipe on sections, `apply` embeds new data with a trained model, `datasets` lists the registry, "
+                "`bench` measures speed and memory.")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     r = sub.add_parser("run", help="prepare -> train -> domains -> folder with metrics, figures, report.html",
                        description="Run a recipe (spatial_vae.recipes) on one or more sources and write one folder per source.")
@@ -90,6 +90,17 @@ def make_parser()->argparse.ArgumentParser:
     _common(a)
     d = sub.add_parser("datasets", help="list the registered datasets", description="The registered datasets: size, whether present, licence and citation.")
     d.add_argument("--data-dir", default=None, type=Path, help="data directory (default: $SPATIAL_VAE_DATA, else ./data)")
+    b = sub.add_parser("bench", help="training speed against the machine's ceiling, the main job end to end and its scaling -> bench.json",
+                       description="Benchmarks (spatial_vae.bench), measured side by side in one run: training cells/s of the visium and allen "
+                                   "presets against a bare Linear+ReLU+Adam loop of the same shapes, DLPFC 151673 end to end next to scanpy, "
+                                   "and the main job on synthetic sparse counts of growing size (--quick: up to 100k spots, a few minutes; "
+                                   "default: up to 1M spots, tens of minutes and up to 16 GB).")
+    b.add_argument("--quick", action="store_true", help="small sizes: scaling up to 100k spots with shortened training")
+    b.add_argument("--out", required=True, type=Path, help="output folder; bench.json is written there")
+    b.add_argument("--data-dir", default=None, type=Path, help="data directory of the registered datasets (default: $SPATIAL_VAE_DATA, else ./data)")
+    b.add_argument("--threads", type=_int_min(1), default=None, help="CPU threads for torch, BLAS and numba (default: $OMP_NUM_THREADS, else all cores)")
+    b.add_argument("--seed", type=_int_min(0, 2**32 - 1), default=0, help="seed of every part (default: 0)")
+    b.add_argument("--overwrite", action="store_true", help="replace an existing bench.json")
     return p
 
 # %% ../nbs/08_cli.ipynb #6a66adcb
@@ -105,11 +116,11 @@ def source_kind(source:str, # registered name, .h5ad file or Space Ranger folder
     if p.is_file():
         if p.suffix != ".h5ad": raise ValueError(f"{source}: expected an .h5ad file, a Space Ranger folder or a registered dataset name")
         return "h5ad", p.stem
-    if p.suffix == ".h5ad" or "/" in source or os.sep in source: raise FileNotFoundError(f"{source}: no such file or folder")
+    if p.suffix == ".h5ad" or "/" in source or os.sep in source: raise FileNotFoundError(f"{source}: no such file or folder; pass an .h5ad file, a Space Ranger folder or a registered dataset name (spatial-vae datasets)")
     from spatial_vae.core import get_data_dir
     from spatial_vae.data import DATASETS, missing_files
     if source not in DATASETS:
-        raise FileNotFoundError(f"{source!r} is not a file, a folder or a registered dataset ({', '.join(sorted(DATASETS))})")
+        raise FileNotFoundError(f"{source!r} is not a file, a folder or a registered dataset ({', '.join(sorted(DATASETS))}; see spatial-vae datasets)")
     miss = missing_files(source, data_dir)
     if miss: raise FileNotFoundError(f"dataset {source!r}: {len(miss)} file(s) missing under {get_data_dir(data_dir)} (e.g. {miss[0].path}); "
                                      f"set --data-dir or $SPATIAL_VAE_DATA, or fetch them with spatial_vae.data.download_dataset({source!r})")
@@ -131,9 +142,13 @@ def check_out(out:Path, # output folder of one source
                                                      "refusing to replace it: choose another --out or remove it yourself")
 
 # %% ../nbs/08_cli.ipynb #cd25cd1c
+class RunWarning(UserWarning):
+    "A warning of the command itself (it goes into metrics.json and the report)."
+
 def _ours(filename:str, category)->bool:
-    "A user warning raised by (or attributed to) a spatial_vae module."
+    "A user warning raised by (or attributed to) a spatial_vae module, or one of the command's own."
     import spatial_vae
+    if issubclass(category, RunWarning): return True
     return issubclass(category, UserWarning) and Path(filename).resolve().parent == Path(spatial_vae.__file__).resolve().parent
 
 @contextlib.contextmanager
@@ -141,6 +156,7 @@ def _collect_warnings(notes:list):
     "Print the user warnings of spatial_vae's modules as `spatial-vae: warning: ...` and append them to `notes`."
     with warnings.catch_warnings():
         warnings.filterwarnings("always", category=UserWarning, module=r"spatial_vae(\.|$)")
+        warnings.filterwarnings("always", category=RunWarning)
         prev = warnings.showwarning
         def show(message, category, filename, lineno, file=None, line=None):
             if not _ours(filename, category): return prev(message, category, filename, lineno, file, line)
@@ -148,28 +164,30 @@ def _collect_warnings(notes:list):
         warnings.showwarning = show
         yield
 
+class _Interrupt:
+    """SIGINT handler of the command: raise KeyboardInterrupt, and remember it. Python drops an exception raised inside
+    a C callback (numba's compiler calls back into Python while the UMAP is drawn), so a Ctrl-C there would be lost;
+    `_Interrupt.check()` raises it again at the next stage boundary and before a folder is swapped in."""
+    pending = False
+    def __call__(self, signum, frame): _Interrupt.pending = True; raise KeyboardInterrupt
+    @staticmethod
+    def check():
+        if _Interrupt.pending: raise KeyboardInterrupt
+
 @contextlib.contextmanager
-def _threads(n:int):
-    "torch, BLAS/OpenMP (env and threadpoolctl) on `n` threads; everything restored afterwards."
-    old = {v: os.environ.get(v) for v in THREAD_VARS}
-    os.environ.update({v: str(n) for v in THREAD_VARS})   # read by numpy/scipy/torch when they first load, below
-    if "matplotlib" not in sys.modules: os.environ.setdefault("MPLBACKEND", "Agg")
-    try:
-        import torch
-        from threadpoolctl import threadpool_limits
-        t_old = torch.get_num_threads(); torch.set_num_threads(n)
-        try:
-            with threadpool_limits(n): yield
-        finally: torch.set_num_threads(t_old)
-    finally:
-        for v, x in old.items():
-            if x is None: os.environ.pop(v, None)
-            else: os.environ[v] = x
+def _sigint():
+    "Install `_Interrupt` for the duration of a command (main thread only), then restore the previous handler."
+    if threading.current_thread() is not threading.main_thread(): yield; return
+    _Interrupt.pending = False
+    old = signal.signal(signal.SIGINT, _Interrupt())
+    try: yield
+    finally: signal.signal(signal.SIGINT, old)
 
 class _Clock:
     "Seconds per stage, printed as one line each."
     def __init__(self, quiet:bool=False): self.seconds, self.quiet, self.t0 = {}, quiet, time.perf_counter()
     def stage(self, name:str, seconds:float|None=None):
+        _Interrupt.check()
         now = time.perf_counter(); s = now - self.t0 if seconds is None else seconds; self.t0 = now
         self.seconds[name] = round(float(s), 3)
         if not self.quiet: print(f"  {name:<8}{s:7.1f} s", flush=True)
@@ -178,7 +196,7 @@ def _load(kind:str, source:str, data_dir)->"ad.AnnData":
     from spatial_vae.data import load_dataset, read_spatial_h5ad, load_visium
     a = load_dataset(source, data_dir=data_dir) if kind == "dataset" else read_spatial_h5ad(source) if kind == "h5ad" else load_visium(source)
     if not a.obs_names.is_unique:
-        warnings.warn(f"{source}: {int(a.obs_names.duplicated().sum())} duplicate obs names; made unique with obs_names_make_unique()")
+        warnings.warn(f"{source}: {int(a.obs_names.duplicated().sum())} duplicate obs names; made unique with obs_names_make_unique()", RunWarning)
         a.obs_names_make_unique()
     return a
 
@@ -222,6 +240,7 @@ def _finish(tmp:Path, out:Path, overwrite:bool, metrics:dict, figs:dict, title:s
     (tmp/"metrics.json").write_text(json.dumps(metrics, indent=1, default=str))
     show = {k: v for k, v in metrics.items() if k not in ("versions", "command", "warnings", "preset", "recipe_settings")}
     (tmp/"report.html").write_text(report.report_html(title, show, {c: p for c, p in figs.items()}, command, notes, metrics.get("versions")))
+    _Interrupt.check()                          # a Ctrl-C that was swallowed on the way: keep the old folder
     replace_folder(tmp, out, overwrite, marker="metrics.json")
 
 # %% ../nbs/08_cli.ipynb #ca1e40a9
@@ -252,6 +271,8 @@ def run_source(source:str, # registered dataset name, .h5ad file or Space Ranger
     from spatial_vae.presets import get_preset
     from spatial_vae.recipes import get_recipe, prepare, find_domains
     from spatial_vae.train import resolve_device
+    from spatial_vae.preprocess import pca_projection
+    import numpy as np
     from spatial_vae.api import library_tmpdir
     r = get_recipe(recipe)
     over = dict(**({"max_epochs": epochs} if epochs is not None else {}), **({"graph": graph_weight} if graph_weight is not None else {}))
@@ -265,13 +286,18 @@ def run_source(source:str, # registered dataset name, .h5ad file or Space Ranger
         model = find_domains(adata, n_clusters, recipe=r, seed=seed, device=device, progress=progress, prepared=True)
         tm = adata.uns[Key.uns]["timings"]; clock.stage("train", tm["train"]); clock.stage("cluster", tm["cluster"])
         k = int(adata.uns[Key.domain]["params"]["n_clusters"]); got = int(adata.obs[Key.domain].nunique())
-        if got != k: warnings.warn(f"asked for {k} domains but the clustering delivered {got} (empty mixture components)")
-        if label_key not in adata.obs and label_key != DEFAULT_LABEL_KEY: warnings.warn(f"obs[{label_key!r}] not found; nothing scored")
+        if got != k: warnings.warn(f"asked for {k} domains but the clustering delivered {got} (empty mixture components)", RunWarning)
+        if label_key not in adata.obs and label_key != DEFAULT_LABEL_KEY: warnings.warn(f"obs[{label_key!r}] not found; nothing scored", RunWarning)
         scores = _scores(adata, label_key, notes)
+        from spatial_vae.distributed import world_info, barrier
+        rank, world, _ = world_info()
+        if rank > 0:                                    # torchrun: rank 0 writes the folder, the others wait for it
+            barrier(); return dict(n_obs=int(adata.n_obs), n_domains=got, epochs_run=int(len(model.history)), world_size=world, **scores)
         tmp = library_tmpdir(out)
         try:
             figs = _write_outputs(tmp, adata, var, label_key, seed, model.history, clock)
             model.save(tmp/"model")
+            np.savez(tmp/"model"/"pca.npz", **pca_projection(adata))          # what apply projects new data onto
             (tmp/"model"/"recipe.json").write_text(json.dumps(dict(spatial_vae_version=__version__, recipe=r.name, recipe_settings=r.asdict(),
                                                                    prepare=prep, n_clusters=n_clusters, seed=seed, genes=list(map(str, var.index))), default=str))
             clock.stage("write")
@@ -280,13 +306,14 @@ def run_source(source:str, # registered dataset name, .h5ad file or Space Ranger
                            n_obs=int(adata.n_obs), n_vars=int(len(var)), n_domains_requested=n_clusters, n_domains=got,
                            n_domains_refined=int(adata.obs[rk].nunique()) if rk in adata.obs else None,
                            label_key=label_key if label_key in adata.obs else None, **scores,
-                           seed=seed, epochs_run=int(len(model.history)), device=device, threads=_current_threads(),
+                           seed=seed, epochs_run=int(len(model.history)), device=device, threads=_current_threads(), world_size=world,
                            seconds={**clock.seconds, "total": round(sum(clock.seconds.values()), 3)}, prepare=prep,
                            warnings=list(notes), command=command, preset=r.preset.asdict(), recipe_settings={k_: v for k_, v in r.asdict().items() if k_ != "preset"},
                            versions=report.versions())
             _finish(tmp, out, overwrite, metrics, figs, f"spatial-vae run: {source}", notes, command)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True); raise
+        barrier()
     return metrics
 
 def _current_threads()->int:
@@ -294,7 +321,7 @@ def _current_threads()->int:
 
 # %% ../nbs/08_cli.ipynb #a1c4ac11
 APPLY_NOTE = ("domains are re-fitted on the new data (the recipe's clustering on its latent), not transferred from the run: "
-              "their numbers need not match the run's; the PCA is also re-fitted on the new data (recipes.prepare)")
+              "their numbers need not match the run's; the new data are projected onto the run's PCA (model/pca.npz)")
 
 def _model_dir(path:Path)->Path:
     path = Path(path)
@@ -316,8 +343,13 @@ def apply_model(model_dir:str|Path, # a run folder or its model/ folder
                )->dict:
     "Embed `source` with a saved run's model, re-fit the domains with the run's recipe, and write a folder like `run_source`'s."
     out = Path(out); mdir = _model_dir(model_dir); kind, _ = source_kind(source, data_dir); check_out(out, overwrite)
-    try: info = json.loads((mdir/"recipe.json").read_text())
-    except ValueError as e: raise ValueError(f"{mdir/'recipe.json'} is not valid JSON ({e})") from None
+    rf, again = mdir/"recipe.json", "run spatial-vae run again to rewrite the model folder"
+    try: info = json.loads(rf.read_text())
+    except (ValueError, UnicodeDecodeError) as e: raise ValueError(f"{rf} is not valid JSON ({e}); {again}") from None
+    need = ("recipe", "recipe_settings", "prepare", "n_clusters", "seed")
+    if not (isinstance(info, dict) and all(k in info for k in need) and isinstance(info["recipe_settings"], dict)
+            and isinstance(info["prepare"], dict) and {"seed", "input"} <= set(info["prepare"])):
+        raise ValueError(f"{rf} lacks some of {list(need)} (with prepare.seed and prepare.input) or is damaged; {again}")
     label_key = label_key or DEFAULT_LABEL_KEY
     n_clusters = info["n_clusters"] if n_clusters is None else n_clusters
     seed = info["seed"] if seed is None else seed
@@ -333,18 +365,26 @@ def apply_model(model_dir:str|Path, # a run folder or its model/ folder
         adata = _load(kind, source, data_dir); clock.stage("load")
         genes = info.get("genes")
         if genes is not None and list(adata.var_names) != genes:
-            missing = [g for g in genes if g not in set(adata.var_names)]
-            if missing: raise ValueError(f"{source} lacks {len(missing)} of the model's {len(genes)} genes (e.g. {missing[:3]}); apply needs the run's genes")
-            warnings.warn(f"{source}: genes reordered/cut to the run's {len(genes)} (from {adata.n_vars})"); adata = adata[:, genes].copy()
+            have = set(adata.var_names); missing = [g for g in genes if g not in have]
+            if missing: raise ValueError(f"{source} lacks {len(missing)} of the model's {len(genes)} genes: {', '.join(missing[:20])}"
+                                         + (f" ... (+{len(missing) - 20} more)" if len(missing) > 20 else "") + "; apply needs every gene the run used")
+            warnings.warn(f"{source}: genes reordered/cut to the run's {len(genes)} (from {adata.n_vars})", RunWarning); adata = adata[:, genes].copy()
         var = adata.var.copy()
-        prep = prepare(adata, r, seed=info["prepare"]["seed"]); clock.stage("prepare")
+        proj = mdir/"pca.npz"
+        if not proj.is_file():
+            warnings.warn(f"{mdir} has no pca.npz (written by an older spatial_vae): the PCA is re-fitted on the new data", RunWarning); proj = None
+        prep = prepare(adata, r, seed=info["prepare"]["seed"], projection=proj); clock.stage("prepare")
+        if prep["input"] != info["prepare"]["input"]:
+            what = {"counts": "raw counts", "normalised": "normalised values"}
+            raise ValueError(f"{source} holds {what[prep['input']]} but the run was prepared from {what[info['prepare']['input']]}; "
+                             "apply needs data of the same kind")
         model = SpatialVAE.load(mdir, adata); embed(adata, model); clock.stage("embed")
         k, stab = domains_from_latent(adata, r, n_clusters, seed, Key.domain, Key.spatial)
         adata.uns[Key.domain]["params"].update(recipe=r.name, n_clusters=k, n_clusters_requested=str(n_clusters),
                                                latent_hops=r.latent_hops, refine_neighbors=r.refine_neighbors)
         clock.stage("cluster")
         got = int(adata.obs[Key.domain].nunique())
-        if got != k: warnings.warn(f"asked for {k} domains but the clustering delivered {got} (empty mixture components)")
+        if got != k: warnings.warn(f"asked for {k} domains but the clustering delivered {got} (empty mixture components)", RunWarning)
         scores = _scores(adata, label_key, notes)
         tmp = library_tmpdir(out)
         try:
@@ -421,8 +461,16 @@ def _summary(rows:list, out:Path)->None:
 def _run(args, command:str)->int:
     plan = _plan_outputs(args.sources, args.out, args.overwrite, args.data_dir)
     rows = []
-    with _threads(args.threads or default_threads()):
+    from spatial_vae.core import threads    # after the checks: it loads numpy and anndata (torch, BLAS and numba on N threads, deterministic sums)
+    if "matplotlib" not in sys.modules: os.environ.setdefault("MPLBACKEND", "Agg")   # figures are files; no display needed
+    from spatial_vae.distributed import process_group   # under torchrun: one process group for training and the final barrier
+    with threads(args.threads or default_threads()), process_group(args.device) as (rank, _):
         for source, out in plan:
+            if rank > 0:                                # the other processes train their shares and wait for rank 0's folder
+                run_source(source, out, recipe=args.recipe, preset=args.preset, n_clusters=args.n_clusters, seed=args.seed, epochs=args.epochs,
+                           graph_weight=args.graph_weight, label_key=args.label_key, device=args.device, overwrite=args.overwrite,
+                           progress=False, data_dir=args.data_dir, command=command, quiet=True)
+                continue
             print(f"spatial-vae run {source} -> {out}", flush=True); t0 = time.perf_counter()
             m = run_source(source, out, recipe=args.recipe, preset=args.preset, n_clusters=args.n_clusters, seed=args.seed, epochs=args.epochs,
                            graph_weight=args.graph_weight, label_key=args.label_key, device=args.device, overwrite=args.overwrite,
@@ -431,12 +479,14 @@ def _run(args, command:str)->int:
                              ari_refined=m.get("ari_refined"), seconds=round(time.perf_counter() - t0, 1)))
             sc_ = ", ".join(f"{k}={m[k]:.3f}" for k in ("ari", "ari_refined") if k in m)
             print(f"wrote {out}: {m['n_domains']} domains" + (f", {sc_}" if sc_ else "") + f" ({rows[-1]['seconds']} s)", flush=True)
-    if len(plan) > 1: _summary(rows, args.out)
+    if len(plan) > 1 and rows: _summary(rows, args.out)
     return 0
 
 def _apply(args, command:str)->int:
     _model_dir(args.model); source_kind(args.source, args.data_dir); check_out(args.out, args.overwrite)
-    with _threads(args.threads or default_threads()):
+    from spatial_vae.core import threads    # after the checks: it loads numpy and anndata (torch, BLAS and numba on N threads, deterministic sums)
+    if "matplotlib" not in sys.modules: os.environ.setdefault("MPLBACKEND", "Agg")   # figures are files; no display needed
+    with threads(args.threads or default_threads()):
         print(f"spatial-vae apply {args.model} {args.source} -> {args.out}", flush=True)
         m = apply_model(args.model, args.source, args.out, n_clusters=args.n_clusters, seed=args.seed, label_key=args.label_key,
                         overwrite=args.overwrite, data_dir=args.data_dir, command=command)
@@ -444,16 +494,31 @@ def _apply(args, command:str)->int:
     print(f"wrote {args.out}: {m['n_domains']} domains (re-fitted on the new data)" + (f", {sc_}" if sc_ else ""), flush=True)
     return 0
 
+def _bench(args)->int:
+    dest = args.out/"bench.json"
+    if args.out.exists() and not args.out.is_dir(): raise FileExistsError(f"--out {args.out} is a file; choose a folder")
+    if dest.exists() and not args.overwrite: raise FileExistsError(f"{dest} exists; pass --overwrite to replace it")
+    if "matplotlib" not in sys.modules: os.environ.setdefault("MPLBACKEND", "Agg")
+    from spatial_vae.bench import run_bench          # imported after the checks: torch and scanpy load here
+    run_bench(args.out, "quick" if args.quick else "full", threads=args.threads or default_threads(), data_dir=args.data_dir,
+              seed=args.seed, overwrite=args.overwrite, log=lambda m: print(m, flush=True))
+    print(f"wrote {dest}", flush=True)
+    return 0
+
+def _command(argv:list, command:str)->int:
+    args = make_parser().parse_args(argv)
+    if args.command == "datasets": print_datasets(args.data_dir); return 0
+    if getattr(args, "data_dir", None) is not None and not args.data_dir.is_dir(): raise FileNotFoundError(f"--data-dir {args.data_dir}: no such folder")
+    if args.command == "bench": return _bench(args)
+    return _run(args, command) if args.command == "run" else _apply(args, command)
+
 def main(argv:list[str]|None=None, # arguments (default: sys.argv[1:])
         )->int:
     "Entry point of the `spatial-vae` console script; returns the exit status (0 ok, 1 user error, 130 interrupted)."
     argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
     command = shlex.join(["spatial-vae", *argv])
     try:
-        args = make_parser().parse_args(argv)
-        if args.command == "datasets": print_datasets(args.data_dir); return 0
-        if getattr(args, "data_dir", None) is not None and not args.data_dir.is_dir(): raise FileNotFoundError(f"--data-dir {args.data_dir}: no such folder")
-        return _run(args, command) if args.command == "run" else _apply(args, command)
+        with _sigint(): return _command(argv, command)
     except SystemExit as e: return e.code if isinstance(e.code, int) else int(e.code is not None)
     except UsageError as e: return _err(e)
     except KeyboardInterrupt: print("\nspatial-vae: interrupted", file=sys.stderr, flush=True); return 130

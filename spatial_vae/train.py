@@ -48,6 +48,10 @@ class SpatialTensors:
         mv = lambda t: None if t is None else t.to(device)
         return SpatialTensors(mv(self.x), mv(self.mask), mv(self.library), mv(self.coords), mv(self.classes), self.graph)
 
+    def order(self, idx:np.ndarray, gen:torch.Generator)->np.ndarray:
+        "`idx` shuffled with `gen` (the order of a training epoch)."
+        return idx[torch.randperm(len(idx), generator=gen).numpy()]
+
     def batch(self, idx:torch.Tensor)->dict:
         "The rows `idx` as the batch dict `total_loss` expects."
         g = lambda t: None if t is None else t[idx]
@@ -93,15 +97,17 @@ def _graph_batch(graph:sp.csr_matrix, b:np.ndarray, n_neighbours, rng, pos:np.nd
     return np.concatenate([b, extra]), r, vpos, w
 
 def epoch_pass(module, data, idx, weights, epoch, batch_size, device, train, opt=None, scaler=None, clip=None,
-                n_neighbours=None, graph=None, gen=None, rng=None, final_kl=False, shuffle=None, cache=None):
+                n_neighbours=None, graph=None, gen=None, rng=None, final_kl=False, shuffle=None, cache=None, shard=None, reduce=None):
     """One pass over `idx`; returns the size-weighted mean of every loss part.
 
-    `shuffle` (default: `train`) permutes `idx` with `gen` first. `cache`, a dict kept by the caller across epochs,
-    stores the prepared batches (rows and graph edges) when they are the same every epoch (no shuffling, all edges).
+    `shuffle` (default: `train`) permutes `idx` with `gen` first (`data.order`). `cache`, a dict kept by the caller across
+    epochs, stores the prepared batches (rows and graph edges) when they are the same every epoch (no shuffling, all edges).
+    `shard=(rank, world)` keeps this process's share of every mini-batch (`b[rank::world]`, see `spatial_vae.distributed`),
+    and `reduce(sums, n)` combines the sums of all processes before the means are taken.
     """
     module.train(train)
     shuffle = train if shuffle is None else shuffle
-    if shuffle: idx = idx[torch.randperm(len(idx), generator=gen).numpy()]
+    if shuffle: idx = data.order(idx, gen)
     use_graph = graph is not None and weights.graph > 0
     reusable = cache is not None and not shuffle and (not use_graph or n_neighbours is None)
     params = [p for p in module.parameters() if p.requires_grad] if train else []
@@ -110,8 +116,13 @@ def epoch_pass(module, data, idx, weights, epoch, batch_size, device, train, opt
     use_amp = device.type == "cuda" and scaler is not None
     ep = 10**9 if final_kl else epoch
     for s in range(0, len(idx), batch_size):
-        b = idx[s:s + batch_size]
-        if train and len(b) < 2 and len(idx) >= 2: continue   # BatchNorm needs 2 cells
+        b, scale = idx[s:s + batch_size], 1.0
+        if shard is not None:                                # every process skips the same batches: DDP needs equal steps
+            if train and len(b) < 2 * shard[1]: continue      # BatchNorm needs 2 cells in every share
+            n_b = len(b); b = b[shard[0]::shard[1]]
+            if len(b) == 0: continue
+            scale = len(b) * shard[1] / n_b                  # DDP averages gradients: weight each share by its size
+        elif train and len(b) < 2 and len(idx) >= 2: continue   # BatchNorm needs 2 cells
         prep = cache.get(s) if reusable else None
         if prep is None:
             if use_graph:
@@ -135,15 +146,16 @@ def epoch_pass(module, data, idx, weights, epoch, batch_size, device, train, opt
         if train:
             opt.zero_grad(set_to_none=True)
             if use_amp:
-                scaler.scale(parts["loss"]).backward(); scaler.unscale_(opt)
+                scaler.scale(parts["loss"] * scale if scale != 1.0 else parts["loss"]).backward(); scaler.unscale_(opt)
                 if clip: torch.nn.utils.clip_grad_norm_(params, clip, foreach=foreach)
                 scaler.step(opt); scaler.update()
             else:
-                parts["loss"].backward()
+                (parts["loss"] * scale if scale != 1.0 else parts["loss"]).backward()
                 if clip: torch.nn.utils.clip_grad_norm_(params, clip, foreach=foreach)
                 opt.step()
         for k, v in parts.items(): sums[k] = sums.get(k, 0.0) + float(v.detach()) * len(b)
         n_tot += len(b)
+    if reduce is not None: sums, n_tot = reduce(sums, n_tot)
     return {k: v / max(n_tot, 1) for k, v in sums.items()}
 
 # %% ../nbs/03_train.ipynb #b1c2d3e1
@@ -174,11 +186,14 @@ def fit(module:SpatialVAEModule, # the module to train (in place)
         progress:bool=True, # show a tqdm progress bar
         checkpoint_dir:str|Path|None=None, # folder of `checkpoint.pt`: written every `checkpoint_every` epochs, resumed from when present
         checkpoint_every:int=10, # epochs between checkpoints
+        distributed:bool|None=None, # DistributedDataParallel over the processes of `torchrun` (None: when launched by it; see `spatial_vae.distributed`)
        )->pd.DataFrame:
     """Train `module` on `data` with mini-batches; restore the best state; return the per-epoch history.
 
     With `checkpoint_dir`, the whole training state is saved there every `checkpoint_every` epochs and an existing
-    checkpoint of the same run is resumed from (see Checkpoints above).
+    checkpoint of the same run is resumed from (see Checkpoints above). Under `torchrun` (or with `distributed=True`)
+    every process trains its share of each mini-batch and DistributedDataParallel averages the gradients; losses and
+    early stopping use the all-reduced sums, so every process ends with the same weights (`spatial_vae.distributed`).
 
     Returns
     -------
@@ -191,12 +206,29 @@ def fit(module:SpatialVAEModule, # the module to train (in place)
     if checkpoint_dir is not None and not (isinstance(checkpoint_every, (int, np.integer)) and checkpoint_every >= 1):
         raise ValueError(f"checkpoint_every must be an integer >= 1, got {checkpoint_every!r}")
     dev = resolve_device(device)
+    dd = None
+    if distributed or (distributed is None and int(os.environ.get("WORLD_SIZE", "1")) > 1):
+        from .distributed import DistributedFit           # lazy: train does not depend on distributed
+        dd = DistributedFit(dev, required=bool(distributed)); dev = dd.device
+    rank, world = (dd.rank, dd.world) if dd is not None else (0, 1)
+    hist = _fit(module, data, train_idx, val_idx, weights, max_epochs, batch_size, lr, weight_decay, optimizer, clip, patience,
+                lr_patience, lr_factor, n_neighbours, seed, dev, amp, progress, checkpoint_dir, checkpoint_every, dd, rank, world)
+    if dd is not None: dd.close()                            # all processes leave together
+    return hist
+
+def _fit(module, data, train_idx, val_idx, weights, max_epochs, batch_size, lr, weight_decay, optimizer, clip, patience,
+         lr_patience, lr_factor, n_neighbours, seed, dev, amp, progress, checkpoint_dir, checkpoint_every, dd, rank, world):
     train_idx = np.arange(data.n_obs) if train_idx is None else np.asarray(train_idx, dtype=np.int64)
     val_idx = None if val_idx is None or len(val_idx) == 0 else np.asarray(val_idx, dtype=np.int64)
-    if len(train_idx) < 2: raise ValueError(f"train_idx must hold at least 2 cells, got {len(train_idx)}")
+    if len(train_idx) < 2 * world: raise ValueError(f"train_idx must hold at least {2 * world} cells (2 per process), got {len(train_idx)}")
+    if checkpoint_dir is not None and not isinstance(data.x, torch.Tensor):
+        raise ValueError("checkpoint_dir needs in-memory data (SpatialTensors); backed data cannot be fingerprinted, pass checkpoint_dir=None")
     set_seed(seed)
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)                # the same on every process: the same batches, split into shares
     rngs = dict(edges=np.random.default_rng(seed), dropout=np.random.default_rng([seed, 1]))
+    if rank > 0:                                             # own noise, dropout masks and edge samples per process
+        torch.manual_seed(int(np.random.SeedSequence([seed, rank]).generate_state(1)[0]))
+        rngs = dict(edges=np.random.default_rng([seed, 0, rank]), dropout=np.random.default_rng([seed, 1, rank]))
     module.to(dev); data = data.to(dev)
     g_tr = restrict_graph(data.graph, train_idx) if data.graph is not None and weights.graph > 0 else None
     g_va = restrict_graph(data.graph, val_idx) if g_tr is not None and val_idx is not None else None
@@ -214,7 +246,7 @@ def fit(module:SpatialVAEModule, # the module to train (in place)
         if ckpt.parent.is_dir(): _clean_stale(ckpt.parent)
         fp = _fingerprint(module, data, train_idx, val_idx, weights, dict(batch_size=batch_size, lr=lr, weight_decay=weight_decay,
                           optimizer=optimizer, clip=clip, patience=patience, lr_patience=lr_patience, lr_factor=lr_factor,
-                          n_neighbours=n_neighbours, seed=seed))
+                          n_neighbours=n_neighbours, seed=seed, **({"world": world} if world > 1 else {})))
         if ckpt.is_file():
             st = load_checkpoint(ckpt)
             if st.get("fingerprint") != fp:
@@ -226,21 +258,24 @@ def fit(module:SpatialVAEModule, # the module to train (in place)
             if scaler is not None and st.get("scaler"): scaler.load_state_dict(st["scaler"])
             for k, v in st["best_state"].items(): best_state[k].copy_(v)
             rows, best, wait, best_epoch, start = list(st["history"]), st["best"], st["wait"], st["best_epoch"], st["epoch"]
-            _set_rng_state(st["rng"], gen, rngs)
+            _set_rng_state(st["rng"][rank] if world > 1 else st["rng"], gen, rngs)
     set_dropout_rng(module, rngs["dropout"])
-    caches = dict(train={}, val={})
+    net = dd.wrap(module) if dd is not None else module        # DistributedDataParallel around the same parameters
+    share = dict(shard=(rank, world), reduce=dd.reduce) if dd is not None else {}
+    caches = dict(train={}, val={}) if getattr(data, "in_memory", True) else dict(train=None, val=None)   # backed data: never keep batches
     stopped = patience is not None and wait >= patience and start > 0
-    bar = tqdm(range(start, max_epochs), desc="training", disable=not progress or stopped, leave=False)
+    bar = tqdm(range(start, max_epochs), desc="training", disable=not progress or stopped or rank > 0, leave=False)
     try:
         for epoch in ([] if stopped else bar):
             t0 = time.time()
-            tr = epoch_pass(module, data, train_idx, weights, epoch, batch_size, dev, True, opt, scaler, clip,
-                            n_neighbours, g_tr, gen, rngs["edges"], shuffle=not full_batch, cache=caches["train"])
+            tr = epoch_pass(net, data, train_idx, weights, epoch, batch_size, dev, True, opt, scaler, clip,
+                            n_neighbours, g_tr, gen, rngs["edges"], shuffle=not full_batch, cache=caches["train"], **share)
+            if dd is not None: dd.sync_buffers(module)         # BatchNorm running statistics of rank 0 everywhere
             row = dict(epoch=epoch, lr=opt.param_groups[0]["lr"], kl_weight=kl_weight(epoch, weights.beta, weights.kl_warmup))
             row.update({f"train_{k}": v for k, v in tr.items()})
             if val_idx is not None:
                 ev = epoch_pass(module, data, val_idx, weights, epoch, 4096, dev, False, n_neighbours=None, graph=g_va,
-                                rng=np.random.default_rng(seed), final_kl=True, cache=caches["val"])
+                                rng=np.random.default_rng(seed), final_kl=True, cache=caches["val"], **share)
                 row.update({f"val_{k}": v for k, v in ev.items()})
             else: ev = tr                                   # no validation cells: monitor the training loss
             # judged at the final KL weight, so that a warm-up epoch (small KL weight, small loss) is never "best"
@@ -255,10 +290,13 @@ def fit(module:SpatialVAEModule, # the module to train (in place)
             bar.set_postfix(train=f"{tr['loss']:.4g}", **({"val": f"{ev['loss']:.4g}"} if val_idx is not None else {}))
             done = patience is not None and wait >= patience
             if ckpt is not None and ((epoch + 1) % checkpoint_every == 0 or done or epoch + 1 == max_epochs):
-                save_checkpoint(ckpt, dict(fingerprint=fp, epoch=epoch + 1, module=module.state_dict(), optimizer=opt.state_dict(),
-                                           scheduler=sched.state_dict(), scaler=scaler.state_dict() if scaler is not None else None,
-                                           best_state=best_state, best=float(best), wait=int(wait), best_epoch=int(best_epoch),
-                                           history=rows, rng=_rng_state(gen, rngs)))
+                rng = _rng_state(gen, rngs) if dd is None else dd.gather(_rng_state(gen, rngs))   # every process's generators
+                if rank == 0:
+                    save_checkpoint(ckpt, dict(fingerprint=fp, epoch=epoch + 1, module=module.state_dict(), optimizer=opt.state_dict(),
+                                               scheduler=sched.state_dict(), scaler=scaler.state_dict() if scaler is not None else None,
+                                               best_state=best_state, best=float(best), wait=int(wait), best_epoch=int(best_epoch),
+                                               history=rows, rng=rng))
+                if dd is not None: dd.barrier()
             if done: break
     finally:
         set_dropout_rng(module, None); bar.close()
