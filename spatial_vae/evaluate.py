@@ -20,10 +20,10 @@ from .core import Key
 from .preprocess import pca
 
 # %% auto #0
-__all__ = ['coordinate_metrics', 'slice_accuracy', 'residuals', 'reconstruction_mse', 'per_gene_pearson', 'expression_metrics',
-           'leiden_n_clusters', 'refine_labels', 'cluster', 'domain_scores', 'morans_i', 'silhouette', 'pca_baseline',
-           'smoothed_pca_baseline', 'knn_coordinates', 'ridge_coordinates', 'compare_table', 'summary_table',
-           'domain_baselines', 'coordinate_baselines']
+__all__ = ['axis_names_for', 'coordinate_metrics', 'slice_accuracy', 'residuals', 'reconstruction_mse', 'per_gene_pearson',
+           'expression_metrics', 'leiden_n_clusters', 'refine_labels', 'cluster', 'is_na', 'domain_scores', 'morans_i',
+           'silhouette', 'pca_baseline', 'smoothed_pca_baseline', 'knn_coordinates', 'ridge_coordinates',
+           'compare_table', 'summary_table', 'domain_baselines', 'coordinate_baselines']
 
 # %% ../nbs/05_evaluate.ipynb #deddac2d
 def _as_2d(a, name):
@@ -32,7 +32,10 @@ def _as_2d(a, name):
     if a.ndim != 2: raise ValueError(f"{name} must be (n_obs, n_dims), got shape {a.shape}")
     return a
 
-def _axis_names(d, axis_names=None):
+def axis_names_for(d:int, # number of axes
+                   axis_names:list|None=None, # names given by the caller (None: x, y, z, or ax0, ax1, ... beyond three)
+                  )->list:
+    "The names of `d` axes: `axis_names` checked against `d`, else the defaults."
     if axis_names is not None:
         if len(axis_names) != d: raise ValueError(f"axis_names has {len(axis_names)} names for {d} axes")
         return list(axis_names)
@@ -60,7 +63,7 @@ def coordinate_metrics(true:np.ndarray, # (n_obs, n_dims) true coordinates (grid
     t, p = _as_2d(true, "true"), _as_2d(pred, "pred")
     if t.shape != p.shape: raise ValueError(f"true and pred must have the same shape, got {t.shape} and {p.shape}")
     if not (np.isfinite(t).all() and np.isfinite(p).all()): raise ValueError("true and pred must be finite (no NaN)")
-    names, s = _axis_names(t.shape[1], axis_names), _spacing(spacing_um, t.shape[1])
+    names, s = axis_names_for(t.shape[1], axis_names), _spacing(spacing_um, t.shape[1])
     out, r = {}, p - t
     for i, n in enumerate(names):
         out[f"r2_{n}"] = float(r2_score(t[:, i], p[:, i]))
@@ -95,7 +98,7 @@ def residuals(true:np.ndarray, # (n_obs, n_dims) true coordinates
     "Signed residuals `pred - true` per axis and the Euclidean error, one row per observation (for histograms)."
     t, p = _as_2d(true, "true"), _as_2d(pred, "pred")
     if t.shape != p.shape: raise ValueError(f"true and pred must have the same shape, got {t.shape} and {p.shape}")
-    names, r = _axis_names(t.shape[1], axis_names), p - t
+    names, r = axis_names_for(t.shape[1], axis_names), p - t
     df = pd.DataFrame(r, columns=[f"residual_{n}" for n in names])
     df["euclidean"] = np.linalg.norm(r, axis=1)
     s = _spacing(spacing_um, t.shape[1])
@@ -283,7 +286,9 @@ def cluster(adata:ad.AnnData, # data with the representation in `obsm[use_rep]`
 # %% ../nbs/05_evaluate.ipynb #e890cd74
 _NA = ("NA", "na", "nan", "NaN", "None", "", "unlabelled", "unlabeled", "unknown", "unassigned", "excluded", "Excluded", "Unassigned")
 
-def _is_na(labels)->np.ndarray:
+def is_na(labels, # reference labels (any array-like)
+         )->np.ndarray:
+    "True where a label means 'not annotated' (NA, empty, 'Excluded', 'unassigned', ...): left out of every score and shown grey."
     s = pd.Series(np.asarray(labels, dtype=object))
     return (s.isna() | s.astype(str).str.strip().isin(_NA)).values
 
@@ -294,7 +299,7 @@ def domain_scores(labels:np.ndarray, # (n_obs,) reference domains; NaN/"NA"/"" m
     labels, pred = np.asarray(labels, dtype=object), np.asarray(pred, dtype=object)
     if labels.shape != pred.shape: raise ValueError(f"labels and pred must have the same length, got {labels.shape} and {pred.shape}")
     if pd.isna(pd.Series(pred)).any(): raise ValueError("pred has missing values; every observation needs a cluster")
-    keep = ~_is_na(labels)
+    keep = ~is_na(labels)
     if not keep.any(): raise ValueError("labels has no labelled observations")
     l, p = labels[keep].astype(str), pred[keep].astype(str)
     return {"ari": float(adjusted_rand_score(l, p)), "nmi": float(normalized_mutual_info_score(l, p)),
@@ -322,7 +327,7 @@ def silhouette(rep:np.ndarray, # (n_obs, n_dims) representation
               )->float:
     "Mean silhouette width (Euclidean) of `labels` in `rep`, leaving out unlabelled observations."
     rep, labels = np.asarray(rep, float), np.asarray(labels, dtype=object)
-    keep = ~_is_na(labels)
+    keep = ~is_na(labels)
     return float(silhouette_score(rep[keep], labels[keep].astype(str), sample_size=sample_size, random_state=seed))
 
 # %% ../nbs/05_evaluate.ipynb #09021c15
@@ -468,7 +473,7 @@ def domain_baselines(adata:ad.AnnData, # raw counts in X (or `layer`), labels in
     bad = set(methods) - set(_DOMAIN_METHODS)
     if bad: raise ValueError(f"unknown methods {sorted(bad)}; choose from {_DOMAIN_METHODS}")
     labels = adata.obs[label_key].values
-    if n_clusters is None: n_clusters = int(pd.unique(np.asarray(labels, object)[~_is_na(labels)]).size)
+    if n_clusters is None: n_clusters = int(pd.unique(np.asarray(labels, object)[~is_na(labels)]).size)
     b = ad.AnnData(adata.layers[layer] if layer else adata.X, obs=pd.DataFrame(index=adata.obs_names), var=pd.DataFrame(index=adata.var_names))
     b.obsm[spatial_key] = _get_coords(adata, spatial_key)
     t0 = time.perf_counter(); pca_baseline(b, n_comps=n_comps, n_top_genes=n_top_genes, counts=counts, seed=seeds[0]); t_pca = time.perf_counter() - t0

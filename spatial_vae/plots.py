@@ -29,8 +29,8 @@ NA_COLOR = "#BBBBBB"
 def category_colors(categories:Sequence, # category names, in order
                    )->dict:
     "Colour-blind-safe colour for each category (Okabe–Ito, then Tol muted); NA-like names get light grey."
-    from spatial_vae.evaluate import _is_na
-    cats = list(categories); na = _is_na(np.array(cats, dtype=object))
+    from spatial_vae.evaluate import is_na
+    cats = list(categories); na = is_na(np.array(cats, dtype=object))
     if (~na).sum() > len(PALETTE): warnings.warn(f"{(~na).sum()} categories but {len(PALETTE)} distinct colours; colours repeat")
     out, i = {}, 0
     for c, isna in zip(cats, na):
@@ -118,8 +118,8 @@ def plot_training_curves(history:pd.DataFrame|Sequence[pd.DataFrame], # see `tid
 
 # %% ../nbs/06_plots.ipynb #a896ff27
 def _axnames(d, axis_names):
-    from spatial_vae.evaluate import _axis_names
-    return _axis_names(d, axis_names)
+    from spatial_vae.evaluate import axis_names_for
+    return axis_names_for(d, axis_names)
 
 def plot_coordinates(true:np.ndarray, # (n_obs, n_dims) true coordinates
                      pred:np.ndarray, # (n_obs, n_dims) predicted coordinates
