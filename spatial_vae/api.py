@@ -15,11 +15,12 @@ from .preprocess import is_counts
 from fastcore.basics import patch
 from .model import SpatialVAEModule
 from .losses import LossWeights
-from .presets import Preset, PRESETS, get_preset
+from .presets import Preset, PRESETS, COORDINATE_METHODS, get_preset
 from .train import SpatialTensors, fit, infer, epoch_pass, restrict_graph
 
 # %% auto #0
-__all__ = ['FORMAT_VERSION', 'SpatialVAE', 'embed', 'is_library_folder', 'replace_folder', 'clean_leftovers', 'library_tmpdir']
+__all__ = ['FORMAT_VERSION', 'SpatialVAE', 'latent_knn', 'embed', 'is_library_folder', 'replace_folder', 'clean_leftovers',
+           'library_tmpdir']
 
 # %% ../nbs/04_api.ipynb #72608448
 def _features(adata:ad.AnnData, setup:dict)->np.ndarray:
@@ -80,7 +81,7 @@ class SpatialVAE:
         self.setup = dict(setup); self._set_preset(p)
         self.n_vars = int(setup["n_features"]); self.feature_names = list(setup["feature_names"])
         self.n_dims = int(setup["n_dims"])
-        self.coord_scaler = None; self.class_info = None
+        self.coord_scaler = None; self.class_info = None; self.reference = None
         self.history = None; self.is_trained = False; self.train_params = {}
         self._build()
         self.adata = adata
@@ -255,6 +256,12 @@ def _check_device(device)->None:
     if not (isinstance(device, torch.device) or (isinstance(device, str) and re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", device))):
         raise ValueError(f"device must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps', got {device!r}")
 
+def _reference(self, adata, idx)->dict|None:
+    "Latent means and coordinates of the cells the model trained on (train + validation), for latent kNN; None without coordinate heads."
+    if not (self.module.cls_heads or self.module.reg_head is not None): return None
+    z = infer(self.module, _tensors(self, adata), idx, batch_size=4096, device="cpu")["qz_m"]
+    return dict(latent=z.astype(np.float32), coords=check_spatial(adata, self.setup["spatial_key"])[idx].astype(np.float64))
+
 def _fit_options()->set:
     "The keyword arguments of `spatial_vae.train.fit` that `SpatialVAE.train` passes on."
     import inspect
@@ -317,6 +324,7 @@ def train(self:SpatialVAE, max_epochs:int|None=None, # epochs at most (None: the
                        checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every, **fit_kwargs)
     self.module.cpu().eval()
     self.is_trained = True
+    self.reference = _reference(self, adata, train_indices if val_indices is None else np.union1d(train_indices, val_indices))
     self.train_params = dict(max_epochs=max_epochs, batch_size=batch_size, seed=seed, lr=lr, n_train=int(len(train_indices)),
                              n_val=0 if val_indices is None else int(len(val_indices)), runtime_s=round(time.time() - t0, 2),
                              epochs_run=int(len(self.history)), **{k: v for k, v in fit_kwargs.items() if isinstance(v, (int, float, str, type(None)))})
@@ -335,20 +343,44 @@ def get_latent_representation(self:SpatialVAE, adata:ad.AnnData|None=None, # dat
     "Posterior means of the latent, (cells, n_latent)."
     return _infer(self, adata, indices)["qz_m"]
 
+def latent_knn(reference:dict, # {"latent": (m, d), "coords": (m, axes)}: the cells to look up
+               z:np.ndarray, # (n, d) latent means of the cells to predict
+               n_neighbors:int=10, # reference cells averaged
+              )->np.ndarray:
+    "Mean coordinates of the `n_neighbors` reference cells nearest to each row of `z` in the latent space."
+    from sklearn.neighbors import KNeighborsRegressor
+    k = min(int(n_neighbors), len(reference["latent"]))
+    return KNeighborsRegressor(n_neighbors=k).fit(reference["latent"], reference["coords"]).predict(z)
+
 @patch
 def predict_coordinates(self:SpatialVAE, adata:ad.AnnData|None=None, # data (default: the training data)
                         indices:np.ndarray|None=None, # cells (default: all)
-                        method:str="regression", # "regression" or "classification"
+                        method:str|None=None, # "regression", "classification", "latent_knn", "combined" (None: the preset's `coordinate_method`)
+                        n_neighbors:int|None=None, # reference cells averaged by latent kNN (None: the preset's `coordinate_neighbors`)
                        )->np.ndarray:
-    "Predicted coordinates in the units of `obsm[spatial_key]`, (cells, axes)."
+    """Predicted coordinates in the units of `obsm[spatial_key]`, (cells, axes).
+
+    `"regression"`: the regression head. `"classification"`: the centre of the most likely slice or bin of each axis.
+    `"latent_knn"`: the mean position of the `n_neighbors` training cells (train + validation) nearest in the latent.
+    `"combined"`: the mean of the regression head and latent kNN.
+    """
     _check_trained(self)
-    if method not in ("regression", "classification"): raise ValueError(f"method must be 'regression' or 'classification', got {method!r}")
-    if method == "regression" and self.module.reg_head is None:
-        raise ValueError("this model has no regression head; build it with reg > 0 or euclid > 0 (e.g. SpatialVAE(adata, reg=1.0))")
+    p = self.preset_settings
+    method = p.coordinate_method if method is None else method
+    n_neighbors = get_preset(p, coordinate_neighbors=p.coordinate_neighbors if n_neighbors is None else n_neighbors).coordinate_neighbors
+    if method not in COORDINATE_METHODS: raise ValueError(f"method must be one of {COORDINATE_METHODS}, got {method!r}")
+    if method in ("regression", "combined") and self.module.reg_head is None:
+        raise ValueError(f"method={method!r} needs a regression head; build the model with reg > 0 or euclid > 0 (e.g. SpatialVAE(adata, reg=1.0))")
     if method == "classification" and not self.module.cls_heads:
         raise ValueError("this model has no classification heads; build it with cls > 0 (e.g. SpatialVAE(adata, cls=1.0))")
+    if method in ("latent_knn", "combined") and self.reference is None:
+        raise ValueError(f"method={method!r} needs the training cells' latent, which this model does not keep (no coordinate heads, "
+                         "or saved by an older spatial_vae); train it again, or use method='regression'")
     out = _infer(self, adata, indices)
-    if method == "regression": return out["coords"] * np.array(self.coord_scaler["std"]) + np.array(self.coord_scaler["mean"])
+    if method != "classification":
+        reg = None if method == "latent_knn" else out["coords"] * np.array(self.coord_scaler["std"]) + np.array(self.coord_scaler["mean"])
+        knn = None if method == "regression" else latent_knn(self.reference, out["qz_m"], n_neighbors)
+        return reg if knn is None else knn if reg is None else (reg + knn) / 2
     ci = self.class_info; cls = [l.argmax(1) for l in out["cls_logits"]]
     if ci["kind"] == "grid": return np.stack([c + o for c, o in zip(cls, ci["origin"])], 1).astype(np.float64)
     return np.stack([np.asarray(cen)[c] for c, cen in zip(cls, ci["centres"])], 1)
@@ -489,6 +521,7 @@ def save(self:SpatialVAE, path:str|Path, # output folder
         cfg["weights_sha256"] = hashlib.sha256((tmp/"model.pt").read_bytes()).hexdigest()   # load checks it: damaged weights never load silently
         (tmp/"config.json").write_text(json.dumps(_jsonable(cfg), indent=1))
         if self.history is not None: self.history.to_csv(tmp/"history.csv", index=False)
+        if self.reference is not None: np.savez(tmp/"reference.npz", **self.reference)   # the training cells' latent, for latent kNN
         replace_folder(tmp, path, overwrite)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True); raise
@@ -561,6 +594,13 @@ def load(cls:SpatialVAE, path:str|Path, # folder written by `save`
     try: obj.module.load_state_dict(state)
     except Exception as e: raise _damaged(wf, f"the weights do not match the architecture in config.json ({type(e).__name__}: {' '.join(str(e).split())[:300]})") from None
     obj.module.eval(); obj.is_trained = True
+    rf = path/"reference.npz"; obj.reference = None
+    if rf.is_file():
+        try:
+            with np.load(rf) as r: obj.reference = dict(latent=r["latent"], coords=r["coords"])
+        except Exception as e: raise _damaged(rf, f"not a readable reference of training cells ({type(e).__name__})") from None
+        if obj.reference["latent"].shape[1] != obj.module.n_latent or obj.reference["coords"].shape[1] != obj.n_dims:
+            raise _damaged(rf, "its latent or coordinate dimensions differ from the model's")
     hf = path/"history.csv"
     try: obj.history = pd.read_csv(hf) if hf.is_file() else None
     except (ValueError, UnicodeDecodeError) as e:

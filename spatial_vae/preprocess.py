@@ -399,7 +399,7 @@ def make_splits(adata:ad.AnnData, # the data
                 kind:str="random", # "random" (units = observations) or "blocked" (units = spatial blocks)
                 val_fraction:float=0.1, # share of each fold's training units held out for validation
                 block_size:float|None=None, # block edge in coordinate units; None = 8 x the median neighbour spacing
-                buffer:float|None=None, # blocked: train within this distance (coordinate units) of test becomes "gap"; None = 1.25 x spacing
+                buffer:float|None=None, # blocked: train and val within this distance (coordinate units) of test become "gap"; None = 1.25 x spacing
                 seed:int=0, # the split seed: same seed, same folds
                 spatial_key:str=Key.spatial, # obsm key of the coordinates
                 key_added:str=Key.splits, # obsm key of the result
@@ -445,7 +445,7 @@ def make_splits(adata:ad.AnnData, # the data
             test = np.flatnonzero(labels[:, f] == "test")
             if not len(test): continue
             near = np.unique(np.concatenate(nn.radius_neighbors(xy[test], radius=radius, return_distance=False)))
-            near = near[labels[near, f] == "train"]
+            near = near[np.isin(labels[near, f], ("train", "val"))]   # validation too: early stopping and lookups use it
             labels[near, f] = "gap"
     what = f"{n_units} block(s) of block_size={size:g} (median spacing {spacing:g}, in obsm['{spatial_key}'] units)" if kind == "blocked" else f"{n_units} observations"
     for f in range(n_folds):

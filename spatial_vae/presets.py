@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, fields, replace, asdict
 from .losses import LossWeights
 
 # %% auto #0
-__all__ = ['ARCH_FIELDS', 'TRAIN_FIELDS', 'PRESETS', 'Preset', 'get_preset', 'presets_table']
+__all__ = ['ARCH_FIELDS', 'TRAIN_FIELDS', 'COORDINATE_METHODS', 'PRESETS', 'Preset', 'get_preset', 'presets_table']
 
 # %% ../nbs/02b_presets.ipynb #9e2b4a25
 ARCH_FIELDS = ("hidden", "decoder_hidden", "n_latent", "dropout", "negative_slope")
@@ -31,6 +31,8 @@ class Preset:
     validation_fraction:float=0.0 # share of cells held out for early stopping when `train` gets no indices
     patience:int|None=20 # early-stopping patience (None: train every epoch)
     n_neighbours:int|None=2 # graph edges sampled per cell and mini-batch (None: all)
+    coordinate_method:str="regression" # how `predict_coordinates` predicts by default (see there)
+    coordinate_neighbors:int=10 # reference cells averaged by its latent kNN
 
     @property
     def arch(self)->dict:
@@ -45,14 +47,17 @@ class Preset:
     def asdict(self)->dict: return asdict(self)
 
 # %% ../nbs/02b_presets.ipynb #f071255a
-_INT_FIELDS = ("n_latent", "max_epochs", "batch_size", "patience", "n_neighbours")
+_INT_FIELDS = ("n_latent", "max_epochs", "batch_size", "patience", "n_neighbours", "coordinate_neighbors")
+COORDINATE_METHODS = ("regression", "classification", "latent_knn", "combined")
 
 def _check_value(k, v):
+    if k == "coordinate_method" and v not in COORDINATE_METHODS: raise ValueError(f"coordinate_method must be one of {COORDINATE_METHODS}, got {v!r}")
     if k in _INT_FIELDS and v is not None and (isinstance(v, bool) or not float(v).is_integer()):
         raise TypeError(f"{k} must be an integer, got {v!r}")
     if k in ("hidden", "decoder_hidden") and v is not None:
         if not all(float(h).is_integer() and h > 0 for h in v): raise ValueError(f"{k} must be positive integers, got {v!r}")
         return tuple(int(h) for h in v)
+    if k == "coordinate_neighbors" and v < 1: raise ValueError(f"coordinate_neighbors must be >= 1, got {v!r}")
     return int(v) if (k in _INT_FIELDS and v is not None) else v
 
 def _updated(self, **overrides)->Preset:
@@ -85,10 +90,11 @@ PRESETS = {p.name: p for p in (
            hidden=(256, 128), decoder_hidden=(128, 256), negative_slope=0.2,
            weights=LossWeights(beta=0.01, kl_warmup=0, cls=0.0, reg=0.0, graph=1.0, graph_norm="variance"),
            max_epochs=150, batch_size=None, lr=3e-3, patience=None, n_neighbours=None),
-    Preset("coordinates", "recommended for coordinates from expression: regression + Euclidean heads on a 32-d latent, weak KL",
+    Preset("coordinates", "recommended for coordinates from expression: regression + Euclidean heads on a 32-d latent, weak KL; "
+           "predicts the mean of the regression head and latent kNN",
            hidden=(256, 128), n_latent=32, dropout=0.1,
            weights=LossWeights(beta=1e-3, kl_warmup=0, cls=0.0, reg=1.0, euclid=1.0),
-           max_epochs=50, batch_size=512, lr=2e-3, validation_fraction=0.1, patience=10),
+           max_epochs=50, batch_size=512, lr=2e-3, validation_fraction=0.1, patience=10, coordinate_method="combined"),
 )}
 
 def get_preset(preset:str|Preset|None="default", # a name in `PRESETS`, or a `Preset`
@@ -109,5 +115,6 @@ def presets_table()->"pd.DataFrame":
     for p in PRESETS.values():
         w = {k: v for k, v in p.weights.asdict().items() if v != getattr(base, k)}
         rows.append(dict(preset=p.name, **{k: getattr(p, k) for k in ARCH_FIELDS}, **p.train,
-                         weights=", ".join(f"{k}={v}" for k, v in w.items()) or "(defaults)"))
+                         weights=", ".join(f"{k}={v}" for k, v in w.items()) or "(defaults)",
+                         coordinates=p.coordinate_method + (f" (k={p.coordinate_neighbors})" if p.coordinate_method in ("latent_knn", "combined") else "")))
     return pd.DataFrame(rows).set_index("preset")

@@ -12,7 +12,7 @@ import scipy.sparse as sp
 import anndata as ad
 from .core import Key, check_spatial
 from .preprocess import spatial_neighbors, make_splits, get_split, is_counts, pca, project_pca
-from .presets import Preset, PRESETS, get_preset
+from .presets import Preset, PRESETS, COORDINATE_METHODS, get_preset
 from .api import SpatialVAE, embed
 from .evaluate import cluster, refine_labels, coordinate_metrics
 
@@ -267,7 +267,7 @@ def cross_validate(adata:ad.AnnData, # registered with `SpatialVAE.setup_anndata
                    folds:list|None=None, # run only these folds (default: all)
                    block_size:float|None=None, # blocked splits: block edge in coordinate units (None: 8 x the median spacing)
                    buffer:float|None=None, # blocked splits: training cells this close to a test cell are dropped (coordinate units)
-                   method:str="regression", # how coordinates are predicted (see `SpatialVAE.predict_coordinates`)
+                   method:str|None=None, # how coordinates are predicted (see `SpatialVAE.predict_coordinates`; None: the preset's)
                    train_kwargs:dict|None=None, # more arguments of `SpatialVAE.train`
                    **overrides, # preset overrides (loss weights, architecture, training defaults)
                   )->tuple[pd.DataFrame, pd.DataFrame]:
@@ -280,7 +280,7 @@ def cross_validate(adata:ad.AnnData, # registered with `SpatialVAE.setup_anndata
     setup = adata.uns.get(Key.uns, {}).get("setup")
     if setup is None: raise ValueError("adata is not registered; run SpatialVAE.setup_anndata(adata) first")
     if split not in ("random", "blocked"): raise ValueError(f"split must be 'random' or 'blocked', got {split!r}")
-    if method not in ("regression", "classification"): raise ValueError(f"method must be 'regression' or 'classification', got {method!r}")
+    if method is not None and method not in COORDINATE_METHODS: raise ValueError(f"method must be one of {COORDINATE_METHODS} or None, got {method!r}")
     if isinstance(n_folds, bool) or not isinstance(n_folds, (int, np.integer)) or n_folds < 2:
         raise ValueError(f"n_folds must be an integer >= 2 (k-fold: every observation tested once), got {n_folds!r}")
     if folds is not None and not all(isinstance(f, (int, np.integer)) and 0 <= f < n_folds for f in folds):
