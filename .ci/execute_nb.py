@@ -2,7 +2,7 @@
 --execute --inplace` does, but honouring nbdev's cell directives the way `nbdev_test` does.
 
 - Runs each notebook top to bottom in a fresh kernel, from the notebook's own folder, no cell timeout, stopping at
-  the first error (the notebook is then left unchanged).
+  the first error (the notebook is then left unchanged, as it is when its cells were edited while it ran).
 - Never runs `#| eval: false` cells (e.g. `if __name__ == "__main__": sys.exit(main())`, which would end the kernel,
   or a real download); their outputs stay empty.
 - Cells flagged with one of `--skip` (e.g. `--skip slow` when a full-size cell takes far more than a few minutes)
@@ -62,6 +62,7 @@ def main():
     skip, pats = [s for s in a.skip.split(",") if s], patterns()
     for f in map(Path, a.notebooks):
         nb = nbformat.read(f, as_version=4)
+        sources = [c.source for c in nb.cells]
         old = {i: c.get("outputs", []) for i, c in enumerate(nb.cells) if c.cell_type == "code"}
         client = SkippingClient(nb, skip, timeout=None, kernel_name=a.kernel,
                                 resources={"metadata": {"path": str(f.resolve().parent)}})
@@ -70,6 +71,8 @@ def main():
         for i, why in client.skipped:
             if why != "eval: false": nb.cells[i].outputs = old.get(i, [])
         dropped = strip_path_stderr(nb, pats)
+        if [c.source for c in nbformat.read(f, as_version=4).cells] != sources:   # edited while it ran
+            sys.exit(f"FAIL: {f} was edited while it ran; not overwritten (run it again)")
         nbformat.write(nb, f)
         print(f"{f}: executed in {time.time() - t0:.0f} s; not run: {client.skipped or 'none'}")
         for i, line in dropped: print(f"  cell {i}: dropped a stderr output showing a machine path: {line!r}")
