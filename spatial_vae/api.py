@@ -19,8 +19,8 @@ from .presets import Preset, PRESETS, COORDINATE_METHODS, get_preset
 from .train import SpatialTensors, fit, infer, epoch_pass, restrict_graph
 
 # %% auto #0
-__all__ = ['FORMAT_VERSION', 'SpatialVAE', 'latent_knn', 'embed', 'is_library_folder', 'replace_folder', 'clean_leftovers',
-           'library_tmpdir']
+__all__ = ['FULL_BATCH_MAX_CELLS', 'LARGE_DATA_BATCH_SIZE', 'FORMAT_VERSION', 'SpatialVAE', 'latent_knn', 'embed',
+           'is_library_folder', 'replace_folder', 'clean_leftovers', 'library_tmpdir']
 
 # %% ../nbs/04_api.ipynb #72608448
 def _features(adata:ad.AnnData, setup:dict)->np.ndarray:
@@ -206,7 +206,11 @@ def _fit_coord_stats(self, adata, idx):
             centres.append([float(np.median(c[b == i])) if (b == i).any() else float(np.median(c)) for i in range(nb)])
         self.class_info = dict(kind="quantile", edges=edges, centres=centres, n_classes=self.setup["n_classes"])
 
-def _tensors(self, adata, with_graph=False)->SpatialTensors:
+@patch
+def tensors(self:SpatialVAE, adata:ad.AnnData, # data with the model's features (set up, or set up here with the model's settings)
+            with_graph:bool=False, # also the spatial graph (for the graph term)
+           )->SpatialTensors:
+    "The model's view of `adata` as `spatial_vae.train.fit` and `infer` take it: scaled features, their mask, library sizes, coordinate targets, graph."
     s = _check_features(self, adata)
     X = _features(adata, s)
     mask = None
@@ -259,8 +263,11 @@ def _check_device(device)->None:
 def _reference(self, adata, idx)->dict|None:
     "Latent means and coordinates of the cells the model trained on (train + validation), for latent kNN; None without coordinate heads."
     if not (self.module.cls_heads or self.module.reg_head is not None): return None
-    z = infer(self.module, _tensors(self, adata), idx, batch_size=4096, device="cpu")["qz_m"]
+    z = infer(self.module, self.tensors(adata), idx, batch_size=4096, device="cpu")["qz_m"]
     return dict(latent=z.astype(np.float32), coords=check_spatial(adata, self.setup["spatial_key"])[idx].astype(np.float64))
+
+FULL_BATCH_MAX_CELLS = 50_000   # a full-batch preset (batch_size=None) trains in mini-batches above this many training cells
+LARGE_DATA_BATCH_SIZE = 4096     # ... of this many cells; pass batch_size=adata.n_obs to insist on one batch
 
 def _fit_options()->set:
     "The keyword arguments of `spatial_vae.train.fit` that `SpatialVAE.train` passes on."
@@ -303,7 +310,7 @@ def train(self:SpatialVAE, max_epochs:int|None=None, # epochs at most (None: the
     for k, v in given.items():
         if v is not None: tp[k] = get_preset(self.preset_settings, **{k: v}).train[k]   # validated like a preset field
     max_epochs, lr, validation_fraction = tp.pop("max_epochs"), tp.pop("lr"), tp.pop("validation_fraction")
-    bs = tp.pop("batch_size"); batch_size = n if bs is None else min(bs, n)
+    bs = tp.pop("batch_size")
     fit_kwargs = {**tp, **fit_kwargs}
     if not 0 <= validation_fraction < 1: raise ValueError(f"validation_fraction must be in [0, 1), got {validation_fraction!r}")
     if train_indices is None and val_indices is None:
@@ -314,9 +321,11 @@ def train(self:SpatialVAE, max_epochs:int|None=None, # epochs at most (None: the
     train_indices = np.asarray(train_indices, dtype=np.int64)
     if len(train_indices) < 2:
         raise ValueError(f"training needs at least 2 cells; train_indices has {len(train_indices)} (adata has {n} observation(s))")
+    if bs is None and len(train_indices) > FULL_BATCH_MAX_CELLS: bs = LARGE_DATA_BATCH_SIZE   # full batch grows super-linearly
+    batch_size = n if bs is None else min(bs, n)
     self.is_trained = False; self.history = None            # before anything of the trained model changes
     if self.module.cls_heads or self.module.reg_head is not None: _fit_coord_stats(self, adata, train_indices)
-    data = _tensors(self, adata, with_graph=self.weights.graph > 0)
+    data = self.tensors(adata, with_graph=self.weights.graph > 0)
     set_seed(seed); self._build()
     t0 = time.time()
     self.history = fit(self.module, data, train_indices, val_indices, self.weights, max_epochs=max_epochs,
@@ -334,7 +343,7 @@ def train(self:SpatialVAE, max_epochs:int|None=None, # epochs at most (None: the
 def _infer(self, adata=None, indices=None, batch_size=4096):
     _check_trained(self)
     adata = self.adata if adata is None else adata
-    return infer(self.module, _tensors(self, adata), _positions(indices, adata.n_obs, "indices"), batch_size=batch_size, device="cpu")
+    return infer(self.module, self.tensors(adata), _positions(indices, adata.n_obs, "indices"), batch_size=batch_size, device="cpu")
 
 @patch
 def get_latent_representation(self:SpatialVAE, adata:ad.AnnData|None=None, # data (default: the training data)
@@ -399,7 +408,7 @@ def get_loss(self:SpatialVAE, adata:ad.AnnData|None=None, # data (default: the t
     "Every loss part (unweighted) and the weighted total on `indices`, in eval mode with the final KL weight."
     _check_trained(self)
     adata = self.adata if adata is None else adata
-    data = _tensors(self, adata, with_graph=self.weights.graph > 0)
+    data = self.tensors(adata, with_graph=self.weights.graph > 0)
     idx = np.arange(adata.n_obs) if indices is None else _positions(indices, adata.n_obs, "indices")
     g = restrict_graph(data.graph, idx) if data.graph is not None else None
     with torch.no_grad():

@@ -148,7 +148,7 @@ def training_throughput(adata:"ad.AnnData", # registered with `SpatialVAE.setup_
                        )->dict:
     "Cells per second of `SpatialVAE.train` with `preset` and of the ceiling, measured in alternation."
     import torch
-    from spatial_vae.api import SpatialVAE, _tensors
+    from spatial_vae.api import SpatialVAE
     from spatial_vae.presets import get_preset
     p = get_preset(preset)
     model = SpatialVAE(adata, preset=p)
@@ -158,7 +158,7 @@ def training_throughput(adata:"ad.AnnData", # registered with `SpatialVAE.setup_
         h = model.train(max_epochs=e, patience=None, seed=seed, device="cpu", progress=False)
         return dict(seconds=time.perf_counter() - t0, cpu_seconds=time.process_time() - c0, samples=model.train_params["n_train"] * len(h))
     def ceiling(e):
-        d = _tensors(model, adata)
+        d = model.tensors(adata)
         x = d.x if d.mask is None else torch.cat([d.x, d.mask.to(d.x.dtype)], 1)
         return ceiling_throughput(x, d.x.shape[1], p.hidden, dec, p.n_latent, model.train_params["batch_size"],
                                   model.train_params["n_train"], e, p.lr, seed)
