@@ -124,7 +124,13 @@ def prepare(adata:ad.AnnData, # raw counts or normalised values in X; coordinate
     counts = is_counts(X)
     if counts:
         adata.layers[Key.counts] = X.copy()
-        sc.pp.normalize_total(adata, target_sum=1e4); sc.pp.log1p(adata)
+        n_zero = int((np.asarray(X.sum(1)).ravel() == 0).sum())
+        if n_zero: warnings.warn(f"{n_zero} of {adata.n_obs} observations have zero counts: they normalise to all-zero expression and "
+                                 "will share a domain; leave them out first with sc.pp.filter_cells(adata, min_counts=1)", UserWarning, stacklevel=2)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Some cells have zero counts")   # said above, once, without scanpy's file path
+            sc.pp.normalize_total(adata, target_sum=1e4)
+        sc.pp.log1p(adata)
         if projection is None and r.n_top_genes is not None and r.n_top_genes < adata.n_vars:
             sc.pp.highly_variable_genes(adata, n_top_genes=r.n_top_genes, flavor="seurat", subset=True)
     if projection is None: pca(adata, n_comps=r.n_pcs, seed=seed, scale=True, clip=r.clip)
