@@ -353,6 +353,16 @@ def shot_page(url, selector=""):
             f"<iframe id='f' src='{html.escape(url)}'></iframe><script>{js}</script></body></html>").encode()
 
 
+def dom_verdict(chromium_bin: str, url: str, timeout: float, budget: int = 15000, window: str = "1280,900") -> dict:
+    "Load `url` (a check page) in headless Chromium and return the JSON it printed between @@VERDICT@@ markers; exit with a FAIL line when it printed none."
+    r = chromium(chromium_bin, [f"--virtual-time-budget={budget}", f"--window-size={window}", "--dump-dom", url], timeout=timeout)
+    m = re.search(r"@@VERDICT@@(.*?)@@ENDVERDICT@@", html.unescape(r.stdout), re.S)
+    if not m:
+        print(r.stderr[-2000:], file=sys.stderr)
+        sys.exit(f"FAIL: chromium returned no verdict (exit {r.returncode}) for {url}")
+    return json.loads(m.group(1))
+
+
 def serve(site: Path, pages: dict):
     "Serve `site` plus generated `pages` ({path: bytes}, e.g. the check page) on 127.0.0.1, a free port, in a thread."
     class H(SimpleHTTPRequestHandler):
@@ -429,13 +439,7 @@ def main():
     srv = serve(site, pages)
     base = f"http://127.0.0.1:{srv.server_address[1]}"
     try:
-        r = chromium(a.chromium, ["--virtual-time-budget=20000", "--window-size=1280,900", "--dump-dom",
-                                  f"{base}/__check__.html"], timeout=a.timeout)
-        m = re.search(r"@@VERDICT@@(.*?)@@ENDVERDICT@@", html.unescape(r.stdout), re.S)
-        if not m:
-            print(r.stderr[-2000:], file=sys.stderr)
-            sys.exit(f"FAIL: chromium returned no verdict (exit {r.returncode}) for {base}/__check__.html")
-        res = json.loads(m.group(1))
+        res = dom_verdict(a.chromium, f"{base}/__check__.html", a.timeout, budget=20000)
         shot_dir = Path(a.shots); shot_dir.mkdir(parents=True, exist_ok=True)
         for label, url, sel in shots:
             (shot_dir / f"{label}.png").unlink(missing_ok=True)

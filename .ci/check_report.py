@@ -21,11 +21,11 @@ same-origin <iframe>, waits for its images to decode, inspects the DOM and write
 
 Usage: python .ci/check_report.py RUN_DIR [--shot PNG] [--need n_domains,ari] [--timeout 180]
 """
-import argparse, html, json, math, re, shutil, sys
+import argparse, json, math, re, shutil, sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from check_docs import blank_png, chromium, serve   # noqa: E402  (same Chromium flags, server and blank test)
+from check_docs import blank_png, chromium, dom_verdict, serve   # noqa: E402  (same Chromium flags, server, verdict reading and blank test)
 
 SCORES = ("n_domains", "ari", "nmi", "ari_refined", "nmi_refined")
 FIGURES = {"spatial domain map": re.compile(r"domain", re.I), "UMAP": re.compile(r"umap", re.I)}
@@ -143,13 +143,7 @@ def main():
     srv = serve(run, {"/__check_report__.html": check_page()})
     base = f"http://127.0.0.1:{srv.server_address[1]}"
     try:
-        r = chromium(a.chromium, ["--virtual-time-budget=15000", f"--window-size={WIDTH},900", "--dump-dom",
-                                  f"{base}/__check_report__.html"], timeout=a.timeout)
-        m = re.search(r"@@VERDICT@@(.*?)@@ENDVERDICT@@", html.unescape(r.stdout), re.S)
-        if not m:
-            print(r.stderr[-2000:], file=sys.stderr)
-            sys.exit(f"FAIL: chromium returned no verdict (exit {r.returncode}) for {report}")
-        res = json.loads(m.group(1))
+        res = dom_verdict(a.chromium, f"{base}/__check_report__.html", a.timeout, window=f"{WIDTH},900")
         if res.get("error"): sys.exit(f"FAIL: the check script failed in Chromium on {report}: {res['error']}")
         if not res.get("loaded"): sys.exit(f"FAIL: {report} did not load in Chromium (empty page)")
         height = min(max(res.get("height") or 900, 900), MAX_HEIGHT)

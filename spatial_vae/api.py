@@ -260,10 +260,10 @@ def _check_device(device)->None:
     if not (isinstance(device, torch.device) or (isinstance(device, str) and re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", device))):
         raise ValueError(f"device must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps', got {device!r}")
 
-def _reference(self, adata, idx)->dict|None:
-    "Latent means and coordinates of the cells the model trained on (train + validation), for latent kNN; None without coordinate heads."
+def _reference(self, data:SpatialTensors, adata, idx)->dict|None:
+    "Latent means (from the training tensors `data`) and coordinates of the cells the model trained on (train + validation), for latent kNN; None without coordinate heads."
     if not (self.module.cls_heads or self.module.reg_head is not None): return None
-    z = infer(self.module, self.tensors(adata), idx, batch_size=4096, device="cpu")["qz_m"]
+    z = infer(self.module, data, idx, batch_size=4096, device="cpu")["qz_m"]
     return dict(latent=z.astype(np.float32), coords=check_spatial(adata, self.setup["spatial_key"])[idx].astype(np.float64))
 
 FULL_BATCH_MAX_CELLS = 50_000   # a full-batch preset (batch_size=None) trains in mini-batches above this many training cells
@@ -333,7 +333,7 @@ def train(self:SpatialVAE, max_epochs:int|None=None, # epochs at most (None: the
                        checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every, **fit_kwargs)
     self.module.cpu().eval()
     self.is_trained = True
-    self.reference = _reference(self, adata, train_indices if val_indices is None else np.union1d(train_indices, val_indices))
+    self.reference = _reference(self, data, adata, train_indices if val_indices is None else np.union1d(train_indices, val_indices))
     self.train_params = dict(max_epochs=max_epochs, batch_size=batch_size, seed=seed, lr=lr, n_train=int(len(train_indices)),
                              n_val=0 if val_indices is None else int(len(val_indices)), runtime_s=round(time.time() - t0, 2),
                              epochs_run=int(len(self.history)), **{k: v for k, v in fit_kwargs.items() if isinstance(v, (int, float, str, type(None)))})
