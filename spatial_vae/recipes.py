@@ -40,8 +40,8 @@ class Recipe:
 
 # %% ../nbs/07_recipes.ipynb #b847c276
 RECIPES = {r.name: r for r in (
-    Recipe("domains", "recommended: study-2 network on PCA-20, latent + its 1-ring mean, tied GMM x 5 initialisations",
-           preset=PRESETS["domains"], latent_hops=1, n_init=5, refine_neighbors=6),
+    Recipe("domains", "recommended: study-2 network on PCA-40, latent + its 1-ring mean, tied GMM x 5 initialisations",
+           preset=PRESETS["domains"], n_pcs=40, latent_hops=1, n_init=5, refine_neighbors=6),
     Recipe("visium_study2", "study 2 as published: PCA-20 -> graph-regularised VAE -> tied GMM on the latent",
            preset=PRESETS["visium"], latent_hops=0, n_init=1, refine_neighbors=6),
     Recipe("coordinates", "recommended for coordinates from expression (see experiments/01_allen)",
