@@ -148,7 +148,8 @@ class RunWarning(UserWarning):
 def _ours(filename:str, category)->bool:
     "A user warning raised by (or attributed to) a spatial_vae module, or one of the command's own."
     import spatial_vae
-    if issubclass(category, RunWarning): return True
+    from spatial_vae.core import DataWarning
+    if issubclass(category, (RunWarning, DataWarning)): return True   # a DataWarning points at the caller's line
     return issubclass(category, UserWarning) and Path(filename).resolve().parent == Path(spatial_vae.__file__).resolve().parent
 
 @contextlib.contextmanager

@@ -11,7 +11,7 @@ import anndata as ad
 
 # %% auto #0
 __all__ = ['THREAD_VARS', 'DATA_ENV', 'Key', 'set_seed', 'set_threads', 'threads', 'get_data_dir', 'synthetic_spatial',
-           'check_spatial']
+           'DataWarning', 'check_spatial']
 
 # %% ../nbs/00_core.ipynb #a7664b6d
 class Key:
@@ -174,6 +174,9 @@ def synthetic_spatial(n_side:int=20, # spots per side of the grid
     return adata
 
 # %% ../nbs/00_core.ipynb #c0de0009
+class DataWarning(UserWarning):
+    "A warning about the user's data (e.g. observations with zero counts) that `spatial-vae run` reports as its own, wherever it points."
+
 def check_spatial(adata:ad.AnnData, # the data
                   spatial_key:str=Key.spatial, # obsm key of the coordinates
                   min_obs:int=1, # fewest observations the caller can work with

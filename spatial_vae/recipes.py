@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace, asdict
 import numpy as np, pandas as pd
 import scipy.sparse as sp
 import anndata as ad
-from .core import Key, check_spatial
+from .core import Key, DataWarning, check_spatial
 from .preprocess import spatial_neighbors, make_splits, get_split, is_counts, pca, project_pca
 from .presets import Preset, PRESETS, COORDINATE_METHODS, get_preset
 from .api import SpatialVAE, embed
@@ -126,7 +126,7 @@ def prepare(adata:ad.AnnData, # raw counts or normalised values in X; coordinate
         adata.layers[Key.counts] = X.copy()
         n_zero = int((np.asarray(X.sum(1)).ravel() == 0).sum())
         if n_zero: warnings.warn(f"{n_zero} of {adata.n_obs} observations have zero counts: they normalise to all-zero expression and "
-                                 "will share a domain; leave them out first with sc.pp.filter_cells(adata, min_counts=1)", UserWarning, stacklevel=2)
+                                 "will share a domain; leave them out first with sc.pp.filter_cells(adata, min_counts=1)", DataWarning, stacklevel=2)
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Some cells have zero counts")   # said above, once, without scanpy's file path
             sc.pp.normalize_total(adata, target_sum=1e4)
