@@ -12,7 +12,7 @@ from functools import partial
 from importlib.resources import files as _package_files
 import numpy as np, pandas as pd
 import anndata as ad
-from .core import Key, DATA_ENV, get_data_dir, check_spatial
+from .core import Key, DATA_ENV, DataWarning, get_data_dir, check_spatial
 from .download import REFETCH, looks_html, check_hdf5, check_zip, check_format, sha256sum
 from .download import DownloadError, with_base_url, download_file
 
@@ -291,7 +291,7 @@ def read_spatial_h5ad(path:str|Path, # an `.h5ad` file
         dup = adata.obs_names[adata.obs_names.duplicated()]
         msg = f"{path}: {len(dup)} duplicate obs names (e.g. {list(dup.unique()[:3])})"
         if duplicates == "raise": raise ValueError(msg + "; make them unique, e.g. adata.obs_names_make_unique()")
-        warnings.warn(msg + "; made unique with obs_names_make_unique()", UserWarning, stacklevel=2)
+        warnings.warn(msg + "; made unique with obs_names_make_unique()", DataWarning, stacklevel=2)
         adata.obs_names_make_unique()
     try: check_spatial(adata, spatial_key)
     except (KeyError, TypeError, ValueError) as e: raise type(e)(f"{path}: {e.args[0] if e.args else e}") from None
