@@ -9,8 +9,8 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['RECIPE_NAMES', 'PRESET_NAMES', 'DEFAULT_LABEL_KEY', 'APPLY_NOTE', 'USER_ERRORS', 'SUMMARY_COLUMNS', 'UsageError',
-           'default_threads', 'make_parser', 'source_kind', 'is_run_folder', 'check_out', 'RunWarning', 'run_source',
-           'apply_model', 'datasets_table', 'print_datasets', 'main']
+           'default_threads', 'make_parser', 'source_kind', 'is_run_folder', 'check_out', 'RunWarning',
+           'default_n_domains', 'run_source', 'apply_model', 'datasets_table', 'print_datasets', 'main']
 
 # %% ../nbs/08_cli.ipynb #bbee2360
 RECIPE_NAMES = ("domains", "visium_study2", "coordinates")   # == RECIPES (checked in the tests)
@@ -73,7 +73,8 @@ def make_parser()->argparse.ArgumentParser:
     r.add_argument("sources", nargs="+", metavar="SOURCE", help="registered dataset name (see `spatial-vae datasets`), .h5ad file or Space Ranger folder")
     r.add_argument("--recipe", default="domains", choices=RECIPE_NAMES, help="recipe (default: domains)")
     r.add_argument("--preset", default=None, choices=PRESET_NAMES, help="model preset replacing the recipe's (default: the recipe's)")
-    r.add_argument("--n-clusters", type=_n_clusters, default=7, metavar="N|auto", help="number of domains, or 'auto' (stability criterion) (default: 7)")
+    r.add_argument("--n-clusters", type=_n_clusters, default=None, metavar="N|auto", help="number of domains, or 'auto' (stability criterion, "
+                   "spatial_vae.recipes.choose_n_domains) (default: the number of labels in the scored column (--label-key) when the data have it, else auto)")
     r.add_argument("--seed", type=_int_min(0, 2**32 - 1), default=0, help="seed of PCA, training and clustering (default: 0)")
     r.add_argument("--epochs", type=_int_min(1), default=None, help="training epochs (default: the preset's max_epochs)")
     r.add_argument("--graph-weight", type=_weight, default=None, help="weight (>= 0) of the graph smoothness term (default: the preset's)")
@@ -245,11 +246,24 @@ def _finish(tmp:Path, out:Path, overwrite:bool, metrics:dict, figs:dict, title:s
     replace_folder(tmp, out, overwrite, marker="metrics.json")
 
 # %% ../nbs/08_cli.ipynb #ca1e40a9
+def default_n_domains(adata, # the loaded data
+                      n_clusters:int|str|None, # what the user asked for (None: nothing)
+                      label_key:str, # obs column of reference labels
+                     )->tuple:
+    "The number of domains to fit and where it comes from: as given; else the labels of obs[label_key] (NA left out); else 'auto'."
+    if n_clusters is not None: return n_clusters, "given"
+    if label_key in adata.obs:
+        import numpy as np
+        from spatial_vae.evaluate import is_na
+        lab = np.asarray(adata.obs[label_key], dtype=object); n = len(set(map(str, lab[~is_na(lab)])))
+        if n >= 2: return n, f"the {n} labels of obs[{label_key!r}]"
+    return "auto", "chosen by the stability criterion (spatial_vae.recipes.choose_n_domains)"
+
 def run_source(source:str, # registered dataset name, .h5ad file or Space Ranger folder
                out:str|Path, # output folder
                recipe:str="domains", # a name in `RECIPES`
                preset:str|None=None, # a name in `PRESETS` replacing the recipe's model preset
-               n_clusters:int|str=7, # number of domains, or "auto"
+               n_clusters:int|str|None=None, # number of domains, or "auto" (None: `default_n_domains`)
                seed:int=0, # seed of PCA, training and clustering
                epochs:int|None=None, # training epochs (None: the preset's max_epochs)
                graph_weight:float|None=None, # weight of the graph term (None: the preset's)
@@ -283,6 +297,7 @@ def run_source(source:str, # registered dataset name, .h5ad file or Space Ranger
     clock, notes = _Clock(quiet), []
     with _collect_warnings(notes):
         adata = _load(kind, source, data_dir); var = adata.var.copy(); clock.stage("load")
+        requested = n_clusters; n_clusters, k_from = default_n_domains(adata, n_clusters, label_key)
         prep = prepare(adata, r, seed=seed); clock.stage("prepare")
         model = find_domains(adata, n_clusters, recipe=r, seed=seed, device=device, progress=progress, prepared=True)
         tm = adata.uns[Key.uns]["timings"]; clock.stage("train", tm["train"]); clock.stage("cluster", tm["cluster"])
@@ -304,7 +319,7 @@ def run_source(source:str, # registered dataset name, .h5ad file or Space Ranger
             clock.stage("write")
             rk = Key.refined(Key.domain)
             metrics = dict(spatial_vae_version=__version__, mode="run", source=str(source), source_kind=kind, recipe=r.name, preset_name=r.preset.name,
-                           n_obs=int(adata.n_obs), n_vars=int(len(var)), n_domains_requested=n_clusters, n_domains=got,
+                           n_obs=int(adata.n_obs), n_vars=int(len(var)), n_domains_requested=requested, n_domains_from=k_from, n_domains=got,
                            n_domains_refined=int(adata.obs[rk].nunique()) if rk in adata.obs else None,
                            label_key=label_key if label_key in adata.obs else None, **scores,
                            seed=seed, epochs_run=int(len(model.history)), device=device, threads=_current_threads(), world_size=world,
@@ -479,7 +494,8 @@ def _run(args, command:str)->int:
             rows.append(dict(source=source, out=str(out), n_obs=m["n_obs"], n_domains=m["n_domains"], ari=m.get("ari"),
                              ari_refined=m.get("ari_refined"), seconds=round(time.perf_counter() - t0, 1)))
             sc_ = ", ".join(f"{k}={m[k]:.3f}" for k in ("ari", "ari_refined") if k in m)
-            print(f"wrote {out}: {m['n_domains']} domains" + (f", {sc_}" if sc_ else "") + f" ({rows[-1]['seconds']} s)", flush=True)
+            why = "" if m["n_domains_from"] == "given" else f" ({m['n_domains_from']})"
+            print(f"wrote {out}: {m['n_domains']} domains{why}" + (f", {sc_}" if sc_ else "") + f" ({rows[-1]['seconds']} s)", flush=True)
     if len(plan) > 1 and rows: _summary(rows, args.out)
     return 0
 

@@ -180,7 +180,7 @@ def aggregate_neighbors(adata:ad.AnnData, # data with `obsm[use_rep]` and a spat
 def choose_n_domains(rep:np.ndarray, # (n_obs, n_dims) the representation that will be clustered
                      k_min:int=3, # smallest K considered
                      k_max:int=12, # largest K considered
-                     n_repeats:int=3, # clusterings per K (different seeds)
+                     n_repeats:int=5, # clusterings per K (different seeds); 5, not 3, as chosen on DLPFC 151673 (experiments/02_dlpfc)
                      covariance_type:str="tied", # GMM covariance
                      seed:int=0, # first seed
                      tol:float=0.05, # K counts as stable when its stability is within `tol` of the best
