@@ -90,11 +90,11 @@ PRESETS = {p.name: p for p in (
            hidden=(256, 128), decoder_hidden=(128, 256), negative_slope=0.2,
            weights=LossWeights(beta=0.01, kl_warmup=0, cls=0.0, reg=0.0, graph=1.0, graph_norm="variance"),
            max_epochs=150, batch_size=None, lr=3e-3, patience=None, n_neighbours=None),
-    Preset("coordinates", "recommended for coordinates from expression: regression + Euclidean heads on a 32-d latent, weak KL; "
+    Preset("coordinates", "recommended for coordinates from expression: 512-256 encoder, regression + Euclidean heads on a 32-d latent, weak KL; "
            "predicts the mean of the regression head and latent kNN",
-           hidden=(256, 128), n_latent=32, dropout=0.1,
+           hidden=(512, 256), n_latent=32, dropout=0.1,
            weights=LossWeights(beta=1e-3, kl_warmup=0, cls=0.0, reg=1.0, euclid=1.0),
-           max_epochs=50, batch_size=512, lr=2e-3, validation_fraction=0.1, patience=10, coordinate_method="combined"),
+           max_epochs=100, batch_size=256, lr=2e-3, validation_fraction=0.1, patience=20, coordinate_method="combined"),
 )}
 
 def get_preset(preset:str|Preset|None="default", # a name in `PRESETS`, or a `Preset`
