@@ -23,6 +23,7 @@ class Key:
     pca = "X_pca"                           # obsm: principal components (`run_pca`, scanpy's name)
     latent = "X_spatial_vae"                # obsm: latent means of the model
     latent_agg = "X_spatial_vae_agg"        # obsm: the latent concatenated with its neighbourhood means (`recipes.aggregate_neighbors`)
+    pca_agg = "X_pca_agg"                   # obsm: the PCs concatenated with their neighbourhood means (the model's input when `Recipe.input_hops` > 0)
     coords_pred = "spatial_vae_coords"      # obsm: predicted coordinates, original units
     # varm
     pcs = "PCs"                             # varm: PCA loadings of `obsm['X_pca']` (scanpy's name)

@@ -17,8 +17,8 @@ from .api import SpatialVAE, embed
 from .evaluate import cluster, refine_labels, coordinate_metrics
 
 # %% auto #0
-__all__ = ['RECIPES', 'Recipe', 'get_recipe', 'slice_labels', 'spatial_graph', 'prepare', 'hop_rings', 'aggregate_neighbors',
-           'choose_n_domains', 'domains_from_latent', 'find_domains', 'cross_validate']
+__all__ = ['RECIPES', 'Recipe', 'get_recipe', 'slice_labels', 'spatial_graph', 'model_input', 'prepare', 'hop_rings',
+           'aggregate_neighbors', 'choose_n_domains', 'domains_from_latent', 'find_domains', 'cross_validate']
 
 # %% ../nbs/07_recipes.ipynb #7e8df91c
 @dataclass(frozen=True)
@@ -31,6 +31,7 @@ class Recipe:
     n_pcs:int=20 # principal components fed to the model
     clip:float=10.0 # z-scores are clipped at +-clip
     n_neighs:int=6 # spatial kNN graph (6 = the Visium hexagon)
+    input_hops:int=0 # model input: the PCs concatenated with their mean over 1..input_hops graph rings (BANKSY/CellCharter-style neighbour input; 0: the PCs alone)
     latent_hops:int=1 # domains: cluster the latent concatenated with its mean over 1..latent_hops graph rings (0: the latent alone)
     cluster_method:str="gmm" # "gmm", "kmeans" or "leiden"
     covariance_type:str="tied" # GMM covariance ("tied" = mclust EEE)
@@ -98,13 +99,19 @@ def _seed(seed)->int:
         raise ValueError(f"seed must be an integer >= 0 (and < 2**32), got {seed!r}")
     return int(seed)
 
+def model_input(recipe:Recipe|str="domains", # a `Recipe` or a name in `RECIPES`
+               )->str:
+    "The obsm key the recipe's model reads: `X_pca`, or `X_pca_agg` when the recipe aggregates its input."
+    return Key.pca_agg if get_recipe(recipe).input_hops > 0 else Key.pca
+
 def prepare(adata:ad.AnnData, # raw counts or normalised values in X; coordinates in obsm[spatial_key]
             recipe:Recipe|str="domains", # a `Recipe` or a name in `RECIPES`
             seed:int=0, # seeds the randomized PCA
             spatial_key:str=Key.spatial, # obsm key of the coordinates
             projection:dict|str|Path|None=None, # a fitted PCA (`preprocess.pca_projection`, or its `.npz`) to project onto instead of fitting one
            )->dict:
-    """Prepare `adata` in place for the recipe's model: PCA input in `obsm['X_pca']` and the spatial graph.
+    """Prepare `adata` in place for the recipe's model: PCA in `obsm['X_pca']`, the spatial graph and, when the recipe
+    has `input_hops` > 0, the PCs with their neighbourhood means in `obsm['X_pca_agg']` (`model_input` names the model's input).
 
     With `projection` (e.g. a saved run's), the data are normalised as the recipe says and projected onto that PCA,
     genes matched by name (no gene selection: the projection's genes are the selection); a `KeyError` lists the
@@ -137,8 +144,9 @@ def prepare(adata:ad.AnnData, # raw counts or normalised values in X; coordinate
     else: project_pca(adata, projection)
     p = adata.uns[Key.pca_uns]["params"]
     spatial_graph(adata, n_neighs=r.n_neighs, spatial_key=spatial_key)
+    if r.input_hops > 0: aggregate_neighbors(adata, Key.pca, r.input_hops, key_added=Key.pca_agg)
     info = dict(recipe=r.name, input="counts" if counts else "normalised", n_genes=int(p.get("n_genes", adata.n_vars)),
-                n_pcs=int(adata.obsm[Key.pca].shape[1]), seed=seed, projected=projection is not None, seconds=round(time.perf_counter() - t0, 3))
+                n_pcs=int(adata.obsm[Key.pca].shape[1]), input_key=model_input(r), seed=seed, projected=projection is not None, seconds=round(time.perf_counter() - t0, 3))
     adata.uns.setdefault(Key.uns, {})["prepare"] = info
     return info
 
@@ -237,7 +245,8 @@ def find_domains(adata:ad.AnnData, # raw counts or normalised values in X, coord
                 )->SpatialVAE:
     """The domain recipe end to end, in place; returns the trained model.
 
-    Writes `obsm['X_spatial_vae']` (latent), `obs[key_added]` (domains of the latent), `obs[key_added + '_refined']`
+    The model reads `obsm[model_input(recipe)]`: the PCs, or with `recipe.input_hops` > 0 the PCs and their
+    neighbourhood means (an option measured in experiments/02_dlpfc). Writes `obsm['X_spatial_vae']` (latent), `obs[key_added]` (domains of the latent), `obs[key_added + '_refined']`
     (majority vote over `recipe.refine_neighbors` spots, when > 0) and `uns[key_added]['params']` (with the recipe,
     the number of domains and, for "auto", the stability table's best K). Seconds per stage go to
     `uns['spatial_vae']['timings']`.
@@ -250,7 +259,7 @@ def find_domains(adata:ad.AnnData, # raw counts or normalised values in X, coord
     t = {}; t0 = time.perf_counter()
     if not prepared: prepare(adata, r, seed=seed, spatial_key=spatial_key)
     t["prepare"] = time.perf_counter() - t0; t0 = time.perf_counter()
-    SpatialVAE.setup_anndata(adata, use_rep=Key.pca, spatial_key=spatial_key)
+    SpatialVAE.setup_anndata(adata, use_rep=model_input(r), spatial_key=spatial_key)
     model = SpatialVAE(adata, preset=r.preset)
     model.train(seed=seed, device=device, progress=progress)
     t["train"] = time.perf_counter() - t0; t0 = time.perf_counter()
@@ -258,7 +267,7 @@ def find_domains(adata:ad.AnnData, # raw counts or normalised values in X, coord
     k, stab = domains_from_latent(adata, r, n_clusters, seed, key_added, spatial_key)
     t["cluster"] = time.perf_counter() - t0
     adata.uns[key_added]["params"].update(recipe=r.name, n_clusters=k, n_clusters_requested=str(n_clusters),
-                                          latent_hops=r.latent_hops, refine_neighbors=r.refine_neighbors)
+                                          input_hops=r.input_hops, latent_hops=r.latent_hops, refine_neighbors=r.refine_neighbors)
     if stab is not None: adata.uns[key_added]["stability"] = stab.to_dict("list")
     adata.uns.setdefault(Key.uns, {})["timings"] = {k_: round(v, 3) for k_, v in t.items()}
     return model
