@@ -379,6 +379,7 @@ def apply_model(model_dir:str|Path, # a run folder or its model/ folder
     if not quiet: print(f"spatial-vae: note: {APPLY_NOTE}", flush=True)
     with _collect_warnings(notes):
         adata = _load(kind, source, data_dir); clock.stage("load")
+        if r.n_models > 1: warnings.warn(f"the run voted {r.n_models} models; apply embeds with its saved (first) model only, so these domains are that model's", RunWarning)
         genes = info.get("genes")
         if genes is not None and list(adata.var_names) != genes:
             have = set(adata.var_names); missing = [g for g in genes if g not in have]

@@ -18,7 +18,8 @@ from .evaluate import cluster, refine_labels, coordinate_metrics
 
 # %% auto #0
 __all__ = ['RECIPES', 'Recipe', 'get_recipe', 'slice_labels', 'spatial_graph', 'model_input', 'prepare', 'hop_rings',
-           'aggregate_neighbors', 'choose_n_domains', 'domains_from_latent', 'find_domains', 'cross_validate']
+           'aggregate_neighbors', 'choose_n_domains', 'vote_labels', 'domains_from_latent', 'find_domains',
+           'cross_validate']
 
 # %% ../nbs/07_recipes.ipynb #7e8df91c
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class Recipe:
     n_neighs:int=6 # spatial kNN graph (6 = the Visium hexagon)
     input_hops:int=0 # model input: the PCs concatenated with their mean over 1..input_hops graph rings (BANKSY/CellCharter-style neighbour input; 0: the PCs alone)
     latent_hops:int=1 # domains: cluster the latent concatenated with its mean over 1..latent_hops graph rings (0: the latent alone)
+    n_models:int=1 # domains: models trained (seeds seed, seed+1, ...) whose clusterings are voted (`vote_labels`); 1: one model
     cluster_method:str="gmm" # "gmm", "kmeans" or "leiden"
     covariance_type:str="tied" # GMM covariance ("tied" = mclust EEE)
     n_init:int=5 # GMM initialisations (best likelihood kept)
@@ -210,20 +212,50 @@ def choose_n_domains(rep:np.ndarray, # (n_obs, n_dims) the representation that w
     return int(stab.loc[stab["stability"] >= best - tol, "k"].max()), stab
 
 # %% ../nbs/07_recipes.ipynb #4a7c3a21
+def vote_labels(labelings:list, # clusterings of the same observations (array-likes); the first is the reference
+               )->np.ndarray:
+    "Per-observation majority vote after renaming each clustering's labels to the reference labels they overlap most (Hungarian assignment); ties go to the reference."
+    from scipy.optimize import linear_sum_assignment
+    if len(labelings) == 0: raise ValueError("labelings is empty; pass at least one clustering")
+    ref = np.asarray(labelings[0]).astype(str); names, ref_i = np.unique(ref, return_inverse=True)
+    votes = np.zeros((len(ref), len(names)), np.int64); votes[np.arange(len(ref)), ref_i] = 2   # 2 per vote, +1 below: ties -> reference
+    for i, lab in enumerate(labelings[1:], 1):
+        lab = np.asarray(lab).astype(str)
+        if lab.shape != ref.shape: raise ValueError(f"labelings[{i}] has {lab.shape[0]} labels, the reference {ref.shape[0]}")
+        own, lab_i = np.unique(lab, return_inverse=True)
+        overlap = np.zeros((len(own), len(names)), np.int64); np.add.at(overlap, (lab_i, ref_i), 1)
+        rows, cols = linear_sum_assignment(-overlap)
+        to_ref = np.full(len(own), -1); to_ref[rows] = cols                    # a label with no partner casts no vote
+        ok = to_ref[lab_i] >= 0; votes[np.flatnonzero(ok), to_ref[lab_i][ok]] += 2
+    votes[np.arange(len(ref)), ref_i] += 1
+    return names[votes.argmax(1)]
+
 def domains_from_latent(adata:ad.AnnData, # data with the model's latent in obsm['X_spatial_vae'] and a spatial graph
                         r:Recipe, # the recipe whose clustering settings are used
                         n_clusters:int|str, # number of domains or "auto"
                         seed:int=0, # clustering seed
                         key_added:str=Key.domain, # obs column of the domains
                         spatial_key:str=Key.spatial, # obsm key of the coordinates (refinement)
+                        extra_latents:list=(), # latents of further models (`Recipe.n_models` > 1), clustered alike (seed + i) and voted with this one
                        )->tuple:
-    "The recipe's clustering step on an existing latent: aggregate, GMM, refinement; returns (K, stability table or None)."
+    "The recipe's clustering step on an existing latent: aggregate, GMM, vote (with `extra_latents`), refinement; returns (K, stability table or None)."
     rep = Key.latent
     if r.latent_hops > 0: aggregate_neighbors(adata, Key.latent, r.latent_hops, key_added=Key.latent_agg); rep = Key.latent_agg
     stab = None
     if n_clusters == "auto": n_clusters, stab = choose_n_domains(adata.obsm[rep], seed=seed, covariance_type=r.covariance_type)
     cluster(adata, use_rep=rep, method=r.cluster_method, n_clusters=int(n_clusters), seed=seed, key_added=key_added,
             covariance_type=r.covariance_type, n_init=r.n_init)
+    if len(extra_latents):
+        labs = [adata.obs[key_added].astype(str).values]
+        for i, Z in enumerate(extra_latents, 1):
+            b = ad.AnnData(obs=pd.DataFrame(index=adata.obs_names)); b.obsm[Key.latent] = np.asarray(Z, np.float32)
+            b.obsp[Key.connectivities] = adata.obsp[Key.connectivities]
+            if r.latent_hops > 0: aggregate_neighbors(b, Key.latent, r.latent_hops, key_added=Key.latent_agg)
+            cluster(b, use_rep=rep, method=r.cluster_method, n_clusters=int(n_clusters), seed=seed + i, key_added="_vote",
+                    covariance_type=r.covariance_type, n_init=r.n_init)
+            labs.append(b.obs["_vote"].astype(str).values)
+        adata.obs[key_added] = pd.Categorical(vote_labels(labs), categories=adata.obs[key_added].cat.categories)
+        adata.uns[key_added]["params"]["n_models"] = len(labs)
     if r.refine_neighbors > 0:
         lab = adata.obs[key_added].astype(str).values
         ref = refine_labels(lab, check_spatial(adata, spatial_key), r.refine_neighbors)
@@ -246,12 +278,14 @@ def find_domains(adata:ad.AnnData, # raw counts or normalised values in X, coord
     """The domain recipe end to end, in place; returns the trained model.
 
     The model reads `obsm[model_input(recipe)]`: the PCs, or with `recipe.input_hops` > 0 the PCs and their
-    neighbourhood means (an option measured in experiments/02_dlpfc). Writes `obsm['X_spatial_vae']` (latent), `obs[key_added]` (domains of the latent), `obs[key_added + '_refined']`
+    neighbourhood means (an option measured in experiments/02_dlpfc). With `recipe.n_models` > 1, that many models
+    are trained (seeds seed, seed+1, ...) and their clusterings voted (`vote_labels`); the first model is returned. Writes `obsm['X_spatial_vae']` (latent), `obs[key_added]` (domains of the latent), `obs[key_added + '_refined']`
     (majority vote over `recipe.refine_neighbors` spots, when > 0) and `uns[key_added]['params']` (with the recipe,
     the number of domains and, for "auto", the stability table's best K). Seconds per stage go to
     `uns['spatial_vae']['timings']`.
     """
     r = get_recipe(recipe); seed = _seed(seed)
+    if int(r.n_models) != r.n_models or r.n_models < 1: raise ValueError(f"recipe.n_models must be an integer >= 1, got {r.n_models!r}")
     if not (n_clusters == "auto" or (isinstance(n_clusters, (int, np.integer)) and not isinstance(n_clusters, bool) and n_clusters >= 1)):
         raise ValueError(f"n_clusters must be an integer >= 1 or 'auto', got {n_clusters!r}")
     if n_clusters != "auto" and n_clusters > adata.n_obs:
@@ -262,9 +296,13 @@ def find_domains(adata:ad.AnnData, # raw counts or normalised values in X, coord
     SpatialVAE.setup_anndata(adata, use_rep=model_input(r), spatial_key=spatial_key)
     model = SpatialVAE(adata, preset=r.preset)
     model.train(seed=seed, device=device, progress=progress)
+    extra = []
+    for j in range(1, int(r.n_models)):                      # further models for the vote; the first one is returned and saved
+        mj = SpatialVAE(adata, preset=r.preset); mj.train(seed=_seed(seed + j), device=device, progress=progress)
+        extra.append(mj.get_latent_representation())
     t["train"] = time.perf_counter() - t0; t0 = time.perf_counter()
     embed(adata, model)
-    k, stab = domains_from_latent(adata, r, n_clusters, seed, key_added, spatial_key)
+    k, stab = domains_from_latent(adata, r, n_clusters, seed, key_added, spatial_key, extra_latents=extra)
     t["cluster"] = time.perf_counter() - t0
     adata.uns[key_added]["params"].update(recipe=r.name, n_clusters=k, n_clusters_requested=str(n_clusters),
                                           input_hops=r.input_hops, latent_hops=r.latent_hops, refine_neighbors=r.refine_neighbors)
