@@ -39,6 +39,11 @@ class Recipe:
     covariance_type:str="tied" # GMM covariance ("tied" = mclust EEE)
     n_init:int=5 # GMM initialisations (best likelihood kept)
     refine_neighbors:int=6 # majority-vote refinement over this many nearest spots, reported separately (0: none)
+    def __post_init__(self):
+        for name, low in (("n_pcs", 1), ("n_neighs", 1), ("input_hops", 0), ("latent_hops", 0), ("n_models", 1), ("n_init", 1), ("refine_neighbors", 0)):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low:
+                raise ValueError(f"Recipe.{name} must be an integer >= {low}, got {v!r}")
     def asdict(self)->dict: return asdict(self)
 
 # %% ../nbs/07_recipes.ipynb #b847c276
@@ -285,7 +290,6 @@ def find_domains(adata:ad.AnnData, # raw counts or normalised values in X, coord
     `uns['spatial_vae']['timings']`.
     """
     r = get_recipe(recipe); seed = _seed(seed)
-    if int(r.n_models) != r.n_models or r.n_models < 1: raise ValueError(f"recipe.n_models must be an integer >= 1, got {r.n_models!r}")
     if not (n_clusters == "auto" or (isinstance(n_clusters, (int, np.integer)) and not isinstance(n_clusters, bool) and n_clusters >= 1)):
         raise ValueError(f"n_clusters must be an integer >= 1 or 'auto', got {n_clusters!r}")
     if n_clusters != "auto" and n_clusters > adata.n_obs:
