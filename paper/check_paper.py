@@ -33,6 +33,8 @@ EXCEPTIONS = [
     ("N-fold (the cross-validation scheme's name)", r"\b\d+-fold\b"),
     ("N-D (dimensions: 2-D, 3-D)", r"\b[23]-D\b"),
     ("N-nearest-neighbour (the graph's name)", r"\b\d+-nearest"),
+    ("ring-N (a ring of the spatial graph: ring-1 = the direct neighbours)", r"\bring-\d\b"),
+    ("code in typewriter type (a setting's name and value: \\texttt{n\\_models=3})", r"\\texttt\{(?:[^{}]|\{[^{}]*\})*\}"),
     ("Study 1 / study-2 (the two studies' names)", r"\b[Ss]tud(?:y|ies)(?:~|\s|-)+\d\b"),
     ("6-digit sample identifiers (DLPFC sections 151673, 151674)", r"(?<![\d.])\d{6}(?!\d|\.\d)"),
     ("quoted names (a data set's title: ``Human Breast Cancer (Block A Section 1)'')", r"``[^`']{1,120}''"),
