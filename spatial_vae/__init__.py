@@ -15,6 +15,7 @@ _PUBLIC = {
     "api": ("SpatialVAE", "embed"),
     "evaluate": ("cluster", "domain_scores", "coordinate_metrics"),
     "recipes": ("Recipe", "RECIPES", "get_recipe", "prepare", "find_domains", "aggregate_neighbors", "choose_n_domains", "cross_validate"),
+    "compare": ("fold_summary", "paired", "facts_table", "fact", "versus", "tex_table"),
 }
 _WHERE = {name: mod for mod, names in _PUBLIC.items() for name in names}
 __all__ = sorted(_WHERE)
