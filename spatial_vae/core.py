@@ -33,6 +33,7 @@ class Key:
     # obsp
     connectivities = "spatial_connectivities"  # obsp: spatial neighbour graph (squidpy's name)
     distances = "spatial_distances"         # obsp: distances of that graph
+    pruned = "spatial_pruned_connectivities"  # obsp: the spatial graph without edges between expression clusters (`recipes.prune_graph`; the training graph when `Recipe.prune_clusters` > 0)
     # obs
     domain = "spatial_vae_domain"           # obs: clusters of the latent
     # uns

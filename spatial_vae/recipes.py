@@ -17,9 +17,9 @@ from .api import SpatialVAE, embed
 from .evaluate import cluster, refine_labels, coordinate_metrics
 
 # %% auto #0
-__all__ = ['RECIPES', 'Recipe', 'get_recipe', 'slice_labels', 'spatial_graph', 'model_input', 'prepare', 'hop_rings',
-           'aggregate_neighbors', 'choose_n_domains', 'vote_labels', 'domains_from_latent', 'find_domains',
-           'cross_validate']
+__all__ = ['RECIPES', 'Recipe', 'get_recipe', 'slice_labels', 'spatial_graph', 'model_input', 'model_graph', 'prepare',
+           'hop_rings', 'aggregate_neighbors', 'prune_graph', 'choose_n_domains', 'vote_labels', 'domains_from_latent',
+           'find_domains', 'cross_validate']
 
 # %% ../nbs/07_recipes.ipynb #7e8df91c
 @dataclass(frozen=True)
@@ -34,13 +34,14 @@ class Recipe:
     n_neighs:int=6 # spatial kNN graph (6 = the Visium hexagon)
     input_hops:int=0 # model input: the PCs concatenated with their mean over 1..input_hops graph rings (BANKSY/CellCharter-style neighbour input; 0: the PCs alone)
     latent_hops:int=1 # domains: cluster the latent concatenated with its mean over 1..latent_hops graph rings (0: the latent alone)
+    prune_clusters:int=0 # training graph: only edges whose ends share a cluster of a tied GMM with this many clusters on the PCs and their ring-1 mean (STAGATE's pruned graph, `prune_graph`); 0: every edge
     n_models:int=1 # domains: models trained (seeds seed, seed+1, ...) whose clusterings are voted (`vote_labels`); 1: one model
     cluster_method:str="gmm" # "gmm", "kmeans" or "leiden"
     covariance_type:str="tied" # GMM covariance ("tied" = mclust EEE)
     n_init:int=5 # GMM initialisations (best likelihood kept)
     refine_neighbors:int=6 # majority-vote refinement over this many nearest spots, reported separately (0: none)
     def __post_init__(self):
-        for name, low in (("n_pcs", 1), ("n_neighs", 1), ("input_hops", 0), ("latent_hops", 0), ("n_models", 1), ("n_init", 1), ("refine_neighbors", 0)):
+        for name, low in (("n_pcs", 1), ("n_neighs", 1), ("input_hops", 0), ("prune_clusters", 0), ("latent_hops", 0), ("n_models", 1), ("n_init", 1), ("refine_neighbors", 0)):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low:
                 raise ValueError(f"Recipe.{name} must be an integer >= {low}, got {v!r}")
@@ -111,6 +112,11 @@ def model_input(recipe:Recipe|str="domains", # a `Recipe` or a name in `RECIPES`
     "The obsm key the recipe's model reads: `X_pca`, or `X_pca_agg` when the recipe aggregates its input."
     return Key.pca_agg if get_recipe(recipe).input_hops > 0 else Key.pca
 
+def model_graph(recipe:Recipe|str="domains", # a `Recipe` or a name in `RECIPES`
+               )->str:
+    "The obsp key of the graph the recipe's model trains on: the spatial graph, or its pruned version (`Recipe.prune_clusters` > 0)."
+    return Key.pruned if get_recipe(recipe).prune_clusters > 0 else Key.connectivities
+
 def prepare(adata:ad.AnnData, # raw counts or normalised values in X; coordinates in obsm[spatial_key]
             recipe:Recipe|str="domains", # a `Recipe` or a name in `RECIPES`
             seed:int=0, # seeds the randomized PCA
@@ -118,7 +124,8 @@ def prepare(adata:ad.AnnData, # raw counts or normalised values in X; coordinate
             projection:dict|str|Path|None=None, # a fitted PCA (`preprocess.pca_projection`, or its `.npz`) to project onto instead of fitting one
            )->dict:
     """Prepare `adata` in place for the recipe's model: PCA in `obsm['X_pca']`, the spatial graph and, when the recipe
-    has `input_hops` > 0, the PCs with their neighbourhood means in `obsm['X_pca_agg']` (`model_input` names the model's input).
+    has `input_hops` > 0, the PCs with their neighbourhood means in `obsm['X_pca_agg']` (`model_input` names the model's input);
+    with `prune_clusters` > 0 also the pruned training graph in `obsp['spatial_pruned_connectivities']` (`model_graph`).
 
     With `projection` (e.g. a saved run's), the data are normalised as the recipe says and projected onto that PCA,
     genes matched by name (no gene selection: the projection's genes are the selection); a `KeyError` lists the
@@ -152,6 +159,7 @@ def prepare(adata:ad.AnnData, # raw counts or normalised values in X; coordinate
     p = adata.uns[Key.pca_uns]["params"]
     spatial_graph(adata, n_neighs=r.n_neighs, spatial_key=spatial_key)
     if r.input_hops > 0: aggregate_neighbors(adata, Key.pca, r.input_hops, key_added=Key.pca_agg)
+    if r.prune_clusters > 0: prune_graph(adata, r.prune_clusters, seed=seed)
     info = dict(recipe=r.name, input="counts" if counts else "normalised", n_genes=int(p.get("n_genes", adata.n_vars)),
                 n_pcs=int(adata.obsm[Key.pca].shape[1]), input_key=model_input(r), seed=seed, projected=projection is not None, seconds=round(time.perf_counter() - t0, 3))
     adata.uns.setdefault(Key.uns, {})["prepare"] = info
@@ -190,6 +198,38 @@ def aggregate_neighbors(adata:ad.AnnData, # data with `obsm[use_rep]` and a spat
     adata.obsm[key] = np.hstack(parts).astype(np.float32)
     adata.uns[key] = {"params": dict(use_rep=use_rep, n_hops=int(n_hops), graph_key=graph_key)}
     return adata if copy else None
+
+# %% ../nbs/07_recipes.ipynb #47185f22
+def prune_graph(adata:ad.AnnData, # data with `obsm[use_rep]` and a spatial graph
+                n_clusters:int=7, # clusters of the tied GMM whose boundaries cut edges
+                seed:int=0, # GMM seed
+                use_rep:str=Key.pca, # obsm key of the representation clustered (with its ring-1 mean)
+                graph_key:str=Key.connectivities, # obsp key of the spatial graph
+                key_added:str=Key.pruned, # obsp key of the pruned graph
+                n_init:int=5, # GMM initialisations
+                copy:bool=False, # return a modified copy
+               )->ad.AnnData|None:
+    """`obsp[key_added]`: the spatial graph without the edges whose two ends fall in different clusters of a tied GMM
+    on `obsm[use_rep]` and its ring-1 mean (STAGATE's cell-type-aware graph, Dong & Zhang 2022). The graph term then
+    smooths the latent within expression clusters only, not across their boundaries. The clusters' sizes and the share
+    of edges kept go to `uns[key_added]['params']`."""
+    for name, v, low in (("n_clusters", n_clusters, 1), ("n_init", n_init, 1)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low: raise ValueError(f"{name} must be an integer >= {low}, got {v!r}")
+    if use_rep not in adata.obsm: raise KeyError(f"obsm['{use_rep}'] not found; compute it first (e.g. spatial_vae.recipes.prepare)")
+    if graph_key not in adata.obsp: raise KeyError(f"obsp['{graph_key}'] not found; run spatial_vae.recipes.spatial_graph(adata) first")
+    if n_clusters > adata.n_obs: raise ValueError(f"n_clusters={n_clusters} exceeds the {adata.n_obs} observations")
+    adata = adata.copy() if copy else adata
+    tmp = ad.AnnData(obs=pd.DataFrame(index=adata.obs_names)); tmp.obsm["_rep"] = np.asarray(adata.obsm[use_rep], np.float32)
+    tmp.obsp["_g"] = adata.obsp[graph_key]
+    aggregate_neighbors(tmp, "_rep", 1, graph_key="_g", key_added="_agg")
+    cluster(tmp, use_rep="_agg", method="gmm", n_clusters=int(n_clusters), seed=seed, key_added="_c", n_init=n_init, covariance_type="tied")
+    lab = tmp.obs["_c"].cat.codes.to_numpy()
+    G = sp.coo_matrix(adata.obsp[graph_key]); keep = lab[G.row] == lab[G.col]
+    adata.obsp[key_added] = sp.csr_matrix((G.data[keep], (G.row[keep], G.col[keep])), shape=G.shape)
+    adata.uns[key_added] = {"params": dict(n_clusters=int(n_clusters), seed=int(seed), use_rep=use_rep, graph_key=graph_key,
+                                           edges_kept=float(keep.mean()) if len(keep) else 1.0, cluster_sizes=np.bincount(lab).tolist())}
+    return adata if copy else None
+
 
 # %% ../nbs/07_recipes.ipynb #0c31a516
 def choose_n_domains(rep:np.ndarray, # (n_obs, n_dims) the representation that will be clustered
@@ -283,7 +323,8 @@ def find_domains(adata:ad.AnnData, # raw counts or normalised values in X, coord
     """The domain recipe end to end, in place; returns the trained model.
 
     The model reads `obsm[model_input(recipe)]`: the PCs, or with `recipe.input_hops` > 0 the PCs and their
-    neighbourhood means (an option measured in experiments/02_dlpfc). With `recipe.n_models` > 1, that many models
+    neighbourhood means (an option measured in experiments/02_dlpfc); with `recipe.prune_clusters` > 0 it trains on the
+    pruned graph (`prune_graph`). With `recipe.n_models` > 1, that many models
     are trained (seeds seed, seed+1, ...) and their clusterings voted (`vote_labels`); the first model is returned. Writes `obsm['X_spatial_vae']` (latent), `obs[key_added]` (domains of the latent), `obs[key_added + '_refined']`
     (majority vote over `recipe.refine_neighbors` spots, when > 0) and `uns[key_added]['params']` (with the recipe,
     the number of domains and, for "auto", the stability table's best K). Seconds per stage go to
@@ -297,7 +338,7 @@ def find_domains(adata:ad.AnnData, # raw counts or normalised values in X, coord
     t = {}; t0 = time.perf_counter()
     if not prepared: prepare(adata, r, seed=seed, spatial_key=spatial_key)
     t["prepare"] = time.perf_counter() - t0; t0 = time.perf_counter()
-    SpatialVAE.setup_anndata(adata, use_rep=model_input(r), spatial_key=spatial_key)
+    SpatialVAE.setup_anndata(adata, use_rep=model_input(r), spatial_key=spatial_key, graph_key=model_graph(r))
     model = SpatialVAE(adata, preset=r.preset)
     model.train(seed=seed, device=device, progress=progress)
     extra = []
@@ -309,7 +350,7 @@ def find_domains(adata:ad.AnnData, # raw counts or normalised values in X, coord
     k, stab = domains_from_latent(adata, r, n_clusters, seed, key_added, spatial_key, extra_latents=extra)
     t["cluster"] = time.perf_counter() - t0
     adata.uns[key_added]["params"].update(recipe=r.name, n_clusters=k, n_clusters_requested=str(n_clusters),
-                                          input_hops=r.input_hops, latent_hops=r.latent_hops, refine_neighbors=r.refine_neighbors)
+                                          input_hops=r.input_hops, prune_clusters=r.prune_clusters, latent_hops=r.latent_hops, refine_neighbors=r.refine_neighbors)
     if stab is not None: adata.uns[key_added]["stability"] = stab.to_dict("list")
     adata.uns.setdefault(Key.uns, {})["timings"] = {k_: round(v, 3) for k_, v in t.items()}
     return model
