@@ -199,7 +199,7 @@ def aggregate_neighbors(adata:ad.AnnData, # data with `obsm[use_rep]` and a spat
     adata.uns[key] = {"params": dict(use_rep=use_rep, n_hops=int(n_hops), graph_key=graph_key)}
     return adata if copy else None
 
-# %% ../nbs/07_recipes.ipynb #47185f22
+# %% ../nbs/07_recipes.ipynb #25f027a6
 def prune_graph(adata:ad.AnnData, # data with `obsm[use_rep]` and a spatial graph
                 n_clusters:int=7, # clusters of the tied GMM whose boundaries cut edges
                 seed:int=0, # GMM seed
