@@ -263,7 +263,7 @@ def _check_device(device)->None:
 def _reference(self, data:SpatialTensors, adata, idx)->dict|None:
     "Latent means (from the training tensors `data`) and coordinates of the cells the model trained on (train + validation), for latent kNN; None without coordinate heads."
     if not (self.module.cls_heads or self.module.reg_head is not None): return None
-    z = infer(self.module, data, idx, batch_size=4096, device="cpu")["qz_m"]
+    z = infer(self.module, data, idx, batch_size=4096, device="cpu", latent_only=True)["qz_m"]
     return dict(latent=z.astype(np.float32), coords=check_spatial(adata, self.setup["spatial_key"])[idx].astype(np.float64))
 
 FULL_BATCH_MAX_CELLS = 50_000   # a full-batch preset (batch_size=None) trains in mini-batches above this many training cells
@@ -340,17 +340,18 @@ def train(self:SpatialVAE, max_epochs:int|None=None, # epochs at most (None: the
     return self.history
 
 # %% ../nbs/04_api.ipynb #098856ef
-def _infer(self, adata=None, indices=None, batch_size=4096):
+def _infer(self, adata=None, indices=None, batch_size=4096, latent_only=False):
     _check_trained(self)
     adata = self.adata if adata is None else adata
-    return infer(self.module, self.tensors(adata), _positions(indices, adata.n_obs, "indices"), batch_size=batch_size, device="cpu")
+    return infer(self.module, self.tensors(adata), _positions(indices, adata.n_obs, "indices"), batch_size=batch_size, device="cpu",
+                 latent_only=latent_only)
 
 @patch
 def get_latent_representation(self:SpatialVAE, adata:ad.AnnData|None=None, # data (default: the training data)
                               indices:np.ndarray|None=None, # cells (default: all)
                              )->np.ndarray:
     "Posterior means of the latent, (cells, n_latent)."
-    return _infer(self, adata, indices)["qz_m"]
+    return _infer(self, adata, indices, latent_only=True)["qz_m"]   # the encoder alone: the same latent, bit for bit
 
 def latent_knn(reference:dict, # {"latent": (m, d), "coords": (m, axes)}: the cells to look up
                z:np.ndarray, # (n, d) latent means of the cells to predict

@@ -366,6 +366,7 @@ def infer(module:SpatialVAEModule, # a trained module
           idx:np.ndarray|None=None, # cells (default: all)
           batch_size:int=4096, # cells per forward pass
           device:str|torch.device="auto", # where to run
+          latent_only:bool=False, # only qz_m and qz_logv: run the encoder alone, not the decoder and heads
          )->dict:
     "Eval-mode outputs for the cells `idx`: qz_m, qz_logv, px, and coords / cls_logits when the module has heads."
     dev = resolve_device(device); module.to(dev).eval()
@@ -375,7 +376,8 @@ def infer(module:SpatialVAEModule, # a trained module
     for s in range(0, len(idx), batch_size):
         b = data.batch(torch.as_tensor(idx[s:s + batch_size])).copy()
         b = {k: (None if v is None else v.to(dev)) for k, v in b.items()}
-        o = module(b["x"], b["mask"], b["library"], sample=False)
+        if latent_only: o = dict(zip(("qz_m", "qz_logv"), module.encode(b["x"], b["mask"])))   # what forward computes first
+        else: o = module(b["x"], b["mask"], b["library"], sample=False)
         o = {k: ([t.float().cpu() for t in v] if isinstance(v, list) else v.float().cpu()) for k, v in o.items() if k != "z"}
         outs.append(o)
     res = {}
