@@ -8,14 +8,16 @@ import argparse, contextlib, json, math, os, re, shlex, shutil, signal, sys, thr
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['RECIPE_NAMES', 'PRESET_NAMES', 'DEFAULT_LABEL_KEY', 'APPLY_NOTE', 'USER_ERRORS', 'SUMMARY_COLUMNS', 'UsageError',
-           'default_threads', 'make_parser', 'source_kind', 'is_run_folder', 'check_out', 'RunWarning',
+__all__ = ['RECIPE_NAMES', 'PRESET_NAMES', 'DEFAULT_LABEL_KEY', 'CACHE_NOTE', 'APPLY_NOTE', 'USER_ERRORS', 'SUMMARY_COLUMNS',
+           'UsageError', 'default_threads', 'make_parser', 'source_kind', 'is_run_folder', 'check_out', 'RunWarning',
            'default_n_domains', 'run_source', 'apply_model', 'datasets_table', 'print_datasets', 'main']
 
 # %% ../nbs/08_cli.ipynb #bbee2360
 RECIPE_NAMES = ("domains", "visium_study2", "coordinates")   # == RECIPES (checked in the tests)
 PRESET_NAMES = ("default", "allen", "visium", "domains", "coordinates")   # == PRESETS (checked in the tests)
 DEFAULT_LABEL_KEY = "layer" # obs column scored when present (the DLPFC expert layers)
+CACHE_NOTE = ("The UMAP's compiled numba kernels are kept for the next run in $XDG_CACHE_HOME/spatial_vae/numba (default "
+              "~/.cache/spatial_vae/numba); set SPATIAL_VAE_NUMBA_CACHE to another folder, or to 0 for none.")   # == spatial_vae.plots.numba_cache_dir (checked in the tests)
 
 class UsageError(Exception): "A bad command line; printed as one line `spatial-vae: error: ...`, exit status 1."
 
@@ -69,7 +71,7 @@ def make_parser()->argparse.ArgumentParser:
                 "`bench` measures speed and memory.")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     r = sub.add_parser("run", help="prepare -> train -> domains -> folder with metrics, figures, report.html",
-                       description="Run a recipe (spatial_vae.recipes) on one or more sources and write one folder per source.")
+                       description="Run a recipe (spatial_vae.recipes) on one or more sources and write one folder per source. " + CACHE_NOTE)
     r.add_argument("sources", nargs="+", metavar="SOURCE", help="registered dataset name (see `spatial-vae datasets`), .h5ad file or Space Ranger folder")
     r.add_argument("--recipe", default="domains", choices=RECIPE_NAMES, help="recipe (default: domains)")
     r.add_argument("--preset", default=None, choices=PRESET_NAMES, help="model preset replacing the recipe's (default: the recipe's)")
@@ -83,7 +85,7 @@ def make_parser()->argparse.ArgumentParser:
     _common(r)
     a = sub.add_parser("apply", help="embed new data with a trained model and re-fit its domains",
                        description="Embed NEW with the model of a `spatial-vae run` (its folder or its model/ folder): the run's recipe "
-                                   "prepares NEW, the saved model embeds it, and domains are re-fitted on NEW with the recipe's clustering.")
+                                   "prepares NEW, the saved model embeds it, and domains are re-fitted on NEW with the recipe's clustering. " + CACHE_NOTE)
     a.add_argument("model", metavar="MODEL_DIR", type=Path, help="a run folder, or its model/ folder")
     a.add_argument("source", metavar="NEW", help="registered dataset name, .h5ad file or Space Ranger folder")
     a.add_argument("--n-clusters", type=_n_clusters, default=None, metavar="N|auto", help="number of domains (default: the run's)")

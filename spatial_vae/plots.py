@@ -6,7 +6,7 @@
 from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
-import warnings
+import os, warnings
 import numpy as np, pandas as pd
 import anndata as ad
 import matplotlib.pyplot as plt
@@ -16,9 +16,10 @@ from matplotlib.lines import Line2D
 from .core import Key
 
 # %% auto #0
-__all__ = ['OKABE_ITO', 'TOL_MUTED', 'PALETTE', 'NA_COLOR', 'PLANES', 'category_colors', 'save_figure', 'tidy_history',
-           'plot_training_curves', 'plot_coordinates', 'plot_residuals', 'grid_volume', 'plot_grid_slices',
-           'plot_cluster_slices', 'plot_spatial', 'umap_embedding', 'plot_umap', 'plot_comparison']
+__all__ = ['OKABE_ITO', 'TOL_MUTED', 'PALETTE', 'NA_COLOR', 'PLANES', 'UMAP_CACHE_ENV', 'UMAP_EXACT_MAX', 'category_colors',
+           'save_figure', 'tidy_history', 'plot_training_curves', 'plot_coordinates', 'plot_residuals', 'grid_volume',
+           'plot_grid_slices', 'plot_cluster_slices', 'plot_spatial', 'numba_cache_dir', 'umap_embedding', 'plot_umap',
+           'plot_comparison']
 
 # %% ../nbs/06_plots.ipynb #e7d73574
 OKABE_ITO = ["#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000"]
@@ -279,16 +280,81 @@ def plot_spatial(data:ad.AnnData|np.ndarray, # AnnData (coordinates in obsm[spat
     return fig
 
 # %% ../nbs/06_plots.ipynb #521c0008
+UMAP_CACHE_ENV = "SPATIAL_VAE_NUMBA_CACHE" # folder of umap_embedding's compiled kernels; "0" or "" turns the cache off
+UMAP_EXACT_MAX = 4096 # below this many points umap-learn computes exact neighbours from all pairwise distances
+
+def numba_cache_dir()->Path|None:
+    "Where `umap_embedding` caches compiled kernels: $SPATIAL_VAE_NUMBA_CACHE ('0' or '': nowhere), else $XDG_CACHE_HOME/spatial_vae/numba (default ~/.cache/spatial_vae/numba)."
+    v = os.environ.get(UMAP_CACHE_ENV)
+    if v is not None: return None if v.strip() in ("", "0") else Path(v).expanduser()
+    try: return Path(os.environ.get("XDG_CACHE_HOME") or Path.home()/".cache")/"spatial_vae"/"numba"
+    except (KeyError, RuntimeError): return None                     # no home folder: no cache
+
+_euclid = None   # umap-learn's `euclidean`, bound in `_umap_kernels` before `_euclidean_matrix` is compiled
+_KERNELS = {}    # per process: {"pairwise": the compiled `_euclidean_matrix`}
+
+def _euclidean_matrix(X):
+    "(n, n) float32 distances by umap-learn's `euclidean`, pair by pair, as `sklearn.metrics.pairwise_distances(X, metric=euclidean)` fills them."
+    n = X.shape[0]; out = np.zeros((n, n), dtype=np.float32)
+    for i in range(n):
+        for j in range(i + 1, n):
+            d = _euclid(X[i], X[j]); out[i, j] = d; out[j, i] = d
+        out[i, i] = _euclid(X[i], X[i])
+    return out
+
+def _umap_kernels(cache_dir:Path|None):
+    "The compiled `_euclidean_matrix` (None when numba's JIT is off); the first call of a process also turns numba's on-disk cache on for it and umap-learn's three kernels, in `cache_dir`."
+    if "pairwise" in _KERNELS: return _KERNELS["pairwise"]
+    global _euclid
+    import numba, umap
+    from umap import umap_, layouts, distances
+    from numba.core import config
+    if numba.config.DISABLE_JIT: return None                         # a python loop over the pairs would be no faster than umap-learn's
+    _euclid = distances.euclidean
+    pw = numba.njit(_euclidean_matrix)
+    if cache_dir is not None:
+        # umap-learn compiles these afresh in every process (no cache=True). Only the serial layout kernel: its parallel twin
+        # wraps the same python function, and numba's cache index does not tell the two apart.
+        fs = [pw] + [getattr(m, n, None) for m, n in ((umap_, "smooth_knn_dist"), (umap_, "compute_membership_strengths"),
+                                                       (layouts, "_nb_optimize_layout_euclidean_single_epoch"))]
+        old = config.CACHE_DIR; config.CACHE_DIR = str(Path(cache_dir)/f"umap-{umap.__version__}")   # a new umap-learn starts afresh
+        try:
+            for f in fs:
+                if hasattr(f, "enable_caching"): f.enable_caching()
+        except (OSError, RuntimeError): pass                         # folder not writable: compile as usual
+        finally: config.CACHE_DIR = old
+    _KERNELS["pairwise"] = pw
+    return pw
+
+def _stable_knn(D:np.ndarray, # (n, n) distances
+                k:int, # neighbours
+               )->tuple:
+    "(int32 indices, distances) of the k smallest entries of each row, ties in column order: the first k of a stable argsort, which is what umap-learn takes."
+    n = len(D)
+    kth = np.partition(D, k - 1, axis=1)[:, k - 1:k]
+    rows, cols = np.nonzero(D <= kth)                                # every candidate, ties at the k-th value included
+    order = np.lexsort((cols, D[rows, cols], rows))                  # by row, then distance, then column
+    start = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=n))[:-1]])
+    idx = cols[order[start[:, None] + np.arange(k)]].astype(np.int32)
+    return idx, D[np.arange(n)[:, None], idx].copy()
+
 def umap_embedding(rep:np.ndarray, # (n_obs, n_dims) representation
                    n_neighbors:int=15, # UMAP neighbours
                    min_dist:float=0.3, # UMAP min_dist
                    seed:int=0, # random seed (UMAP is then deterministic, single-threaded)
+                   cache:bool=True, # keep the compiled numba kernels in `numba_cache_dir()` for the next process
                   )->np.ndarray:
-    "2-D UMAP of `rep` (umap-learn, seeded)."
+    "2-D UMAP of `rep` (umap-learn, seeded): the embedding `umap.UMAP(...).fit_transform(rep)` returns, bit for bit."
+    X = np.asarray(rep, float)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # umap-learn warns about tqdm and single-threaded seeding on import/fit
+        warnings.simplefilter("ignore")  # umap-learn warns about tqdm, single-threaded seeding and a missing search index on import/fit
         import umap
-        return umap.UMAP(n_neighbors=n_neighbors, min_dist=min_dist, random_state=seed).fit_transform(np.asarray(rep, float))
+        pairwise, kw = _umap_kernels(numba_cache_dir() if cache else None), {}
+        if pairwise is not None and X.ndim == 2 and n_neighbors < len(X) < UMAP_EXACT_MAX and np.isfinite(X).all():
+            # umap-learn's own small-data branch (all distances, then a stable sort) without its python loop over the pairs
+            D = pairwise(np.ascontiguousarray(X, dtype=np.float32))
+            kw["precomputed_knn"] = _stable_knn(D, n_neighbors); del D
+        return umap.UMAP(n_neighbors=n_neighbors, min_dist=min_dist, random_state=seed, **kw).fit_transform(X)
 
 def plot_umap(rep:np.ndarray|None, # (n_obs, n_dims) representation (ignored when `embedding` is given)
               labels:np.ndarray, # (n_obs,) categories to colour by
