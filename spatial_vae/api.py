@@ -365,12 +365,13 @@ def latent_knn(reference:dict, # {"latent": (m, d), "coords": (m, axes)}: the ce
 @patch
 def predict_coordinates(self:SpatialVAE, adata:ad.AnnData|None=None, # data (default: the training data)
                         indices:np.ndarray|None=None, # cells (default: all)
-                        method:str|None=None, # "regression", "classification", "latent_knn", "combined" (None: the preset's `coordinate_method`)
+                        method:str|None=None, # "regression", "classification", "expected", "latent_knn", "combined" (None: the preset's `coordinate_method`)
                         n_neighbors:int|None=None, # reference cells averaged by latent kNN (None: the preset's `coordinate_neighbors`)
                        )->np.ndarray:
     """Predicted coordinates in the units of `obsm[spatial_key]`, (cells, axes).
 
     `"regression"`: the regression head. `"classification"`: the centre of the most likely slice or bin of each axis.
+    `"expected"`: the expected slice or bin centre under the classification heads' probabilities (the expected slice).
     `"latent_knn"`: the mean position of the `n_neighbors` training cells (train + validation) nearest in the latent.
     `"combined"`: the mean of the regression head and latent kNN.
     """
@@ -381,19 +382,22 @@ def predict_coordinates(self:SpatialVAE, adata:ad.AnnData|None=None, # data (def
     if method not in COORDINATE_METHODS: raise ValueError(f"method must be one of {COORDINATE_METHODS}, got {method!r}")
     if method in ("regression", "combined") and self.module.reg_head is None:
         raise ValueError(f"method={method!r} needs a regression head; build the model with reg > 0 or euclid > 0 (e.g. SpatialVAE(adata, reg=1.0))")
-    if method == "classification" and not self.module.cls_heads:
+    if method in ("classification", "expected") and not self.module.cls_heads:
         raise ValueError("this model has no classification heads; build it with cls > 0 (e.g. SpatialVAE(adata, cls=1.0))")
     if method in ("latent_knn", "combined") and self.reference is None:
         raise ValueError(f"method={method!r} needs the training cells' latent, which this model does not keep (no coordinate heads, "
                          "or saved by an older spatial_vae); train it again, or use method='regression'")
     out = _infer(self, adata, indices)
-    if method != "classification":
+    if method not in ("classification", "expected"):
         reg = None if method == "latent_knn" else out["coords"] * np.array(self.coord_scaler["std"]) + np.array(self.coord_scaler["mean"])
         knn = None if method == "regression" else latent_knn(self.reference, out["qz_m"], n_neighbors)
         return reg if knn is None else knn if reg is None else (reg + knn) / 2
-    ci = self.class_info; cls = [l.argmax(1) for l in out["cls_logits"]]
-    if ci["kind"] == "grid": return np.stack([c + o for c, o in zip(cls, ci["origin"])], 1).astype(np.float64)
-    return np.stack([np.asarray(cen)[c] for c, cen in zip(cls, ci["centres"])], 1)
+    ci = self.class_info
+    centres = ([np.arange(n) + o for n, o in zip(ci["n_classes"], ci["origin"])] if ci["kind"] == "grid"
+               else [np.asarray(c, np.float64) for c in ci["centres"]])            # the position each class stands for, per axis
+    if method == "classification": return np.stack([cen[l.argmax(1)] for l, cen in zip(out["cls_logits"], centres)], 1).astype(np.float64)
+    probs = [np.exp(l - l.max(1, keepdims=True)) for l in (np.asarray(l, np.float64) for l in out["cls_logits"])]
+    return np.stack([(p / p.sum(1, keepdims=True)) @ cen for p, cen in zip(probs, centres)], 1)
 
 @patch
 def get_reconstruction(self:SpatialVAE, adata:ad.AnnData|None=None, # data (default: the training data)

@@ -48,7 +48,7 @@ class Preset:
 
 # %% ../nbs/02b_presets.ipynb #f071255a
 _INT_FIELDS = ("n_latent", "max_epochs", "batch_size", "patience", "n_neighbours", "coordinate_neighbors")
-COORDINATE_METHODS = ("regression", "classification", "latent_knn", "combined")
+COORDINATE_METHODS = ("regression", "classification", "expected", "latent_knn", "combined")
 
 def _check_value(k, v):
     if k == "coordinate_method" and v not in COORDINATE_METHODS: raise ValueError(f"coordinate_method must be one of {COORDINATE_METHODS}, got {v!r}")

@@ -18,8 +18,8 @@ from .evaluate import cluster, refine_labels, coordinate_metrics
 
 # %% auto #0
 __all__ = ['RECIPES', 'Recipe', 'get_recipe', 'slice_labels', 'spatial_graph', 'model_input', 'model_graph', 'prepare',
-           'hop_rings', 'aggregate_neighbors', 'prune_graph', 'choose_n_domains', 'vote_labels', 'domains_from_latent',
-           'find_domains', 'cross_validate']
+           'hop_rings', 'aggregate_neighbors', 'cluster_aggregated', 'prune_graph', 'choose_n_domains', 'vote_labels',
+           'domains_from_latent', 'find_domains', 'cross_validate']
 
 # %% ../nbs/07_recipes.ipynb #7e8df91c
 @dataclass(frozen=True)
@@ -30,6 +30,7 @@ class Recipe:
     preset:Preset # architecture, loss weights and training (see `spatial_vae.presets`)
     n_top_genes:int|None=None # highly variable genes kept from raw counts (None: all genes)
     n_pcs:int=20 # principal components fed to the model
+    features:str="pca" # what the model reads: "pca" (the PCs, Gaussian likelihood) or "counts" (the genes' raw counts after `n_top_genes` selection, negative binomial, as scVI; needs raw counts in X)
     clip:float=10.0 # z-scores are clipped at +-clip
     n_neighs:int=6 # spatial kNN graph (6 = the Visium hexagon)
     input_hops:int=0 # model input: the PCs concatenated with their mean over 1..input_hops graph rings (BANKSY/CellCharter-style neighbour input; 0: the PCs alone)
@@ -45,6 +46,9 @@ class Recipe:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low:
                 raise ValueError(f"Recipe.{name} must be an integer >= {low}, got {v!r}")
+        if self.features not in ("pca", "counts"): raise ValueError(f"Recipe.features must be 'pca' or 'counts', got {self.features!r}")
+        if self.features == "counts" and self.input_hops > 0:
+            raise ValueError("Recipe.input_hops > 0 aggregates the PCs, which a features='counts' model does not read; set input_hops=0")
     def asdict(self)->dict: return asdict(self)
 
 # %% ../nbs/07_recipes.ipynb #b847c276
@@ -108,9 +112,11 @@ def _seed(seed)->int:
     return int(seed)
 
 def model_input(recipe:Recipe|str="domains", # a `Recipe` or a name in `RECIPES`
-               )->str:
-    "The obsm key the recipe's model reads: `X_pca`, or `X_pca_agg` when the recipe aggregates its input."
-    return Key.pca_agg if get_recipe(recipe).input_hops > 0 else Key.pca
+               )->dict:
+    "How the recipe's model reads the prepared data, as `SpatialVAE.setup_anndata` arguments: `use_rep` = `X_pca` (or `X_pca_agg` when the recipe aggregates its input), or the counts layer with the negative binomial (`features='counts'`)."
+    r = get_recipe(recipe)
+    if r.features == "counts": return dict(layer=Key.counts, likelihood="nb")
+    return dict(use_rep=Key.pca_agg if r.input_hops > 0 else Key.pca)
 
 def model_graph(recipe:Recipe|str="domains", # a `Recipe` or a name in `RECIPES`
                )->str:
@@ -124,7 +130,7 @@ def prepare(adata:ad.AnnData, # raw counts or normalised values in X; coordinate
             projection:dict|str|Path|None=None, # a fitted PCA (`preprocess.pca_projection`, or its `.npz`) to project onto instead of fitting one
            )->dict:
     """Prepare `adata` in place for the recipe's model: PCA in `obsm['X_pca']`, the spatial graph and, when the recipe
-    has `input_hops` > 0, the PCs with their neighbourhood means in `obsm['X_pca_agg']` (`model_input` names the model's input);
+    has `input_hops` > 0, the PCs with their neighbourhood means in `obsm['X_pca_agg']` (`model_input` says what the model reads);
     with `prune_clusters` > 0 also the pruned training graph in `obsp['spatial_pruned_connectivities']` (`model_graph`).
 
     With `projection` (e.g. a saved run's), the data are normalised as the recipe says and projected onto that PCA,
@@ -143,6 +149,9 @@ def prepare(adata:ad.AnnData, # raw counts or normalised values in X; coordinate
         raise ValueError(f"adata.X holds {int((~np.isfinite(vals)).sum())} NaN/inf values; remove or fill them first "
                          "(a NaN in raw counts would otherwise switch the whole pipeline to a different model)")
     counts = is_counts(X)
+    if r.features == "counts" and not counts:
+        raise ValueError("the recipe reads raw counts (features='counts') but adata.X holds normalised values (not non-negative integers); "
+                         "pass the raw counts, or use a recipe with features='pca' (e.g. 'domains')")
     if counts:
         adata.layers[Key.counts] = X.copy()
         n_zero = int((np.asarray(X.sum(1)).ravel() == 0).sum())
@@ -161,7 +170,7 @@ def prepare(adata:ad.AnnData, # raw counts or normalised values in X; coordinate
     if r.input_hops > 0: aggregate_neighbors(adata, Key.pca, r.input_hops, key_added=Key.pca_agg)
     if r.prune_clusters > 0: prune_graph(adata, r.prune_clusters, seed=seed)
     info = dict(recipe=r.name, input="counts" if counts else "normalised", n_genes=int(p.get("n_genes", adata.n_vars)),
-                n_pcs=int(adata.obsm[Key.pca].shape[1]), input_key=model_input(r), seed=seed, projected=projection is not None, seconds=round(time.perf_counter() - t0, 3))
+                n_pcs=int(adata.obsm[Key.pca].shape[1]), input_key=next(iter(model_input(r).values())), seed=seed, projected=projection is not None, seconds=round(time.perf_counter() - t0, 3))
     adata.uns.setdefault(Key.uns, {})["prepare"] = info
     return info
 
@@ -199,6 +208,25 @@ def aggregate_neighbors(adata:ad.AnnData, # data with `obsm[use_rep]` and a spat
     adata.uns[key] = {"params": dict(use_rep=use_rep, n_hops=int(n_hops), graph_key=graph_key)}
     return adata if copy else None
 
+def cluster_aggregated(rep:np.ndarray, # (n_obs, n_dims) representation (PCs, a latent)
+                       graph:sp.spmatrix, # (n_obs, n_obs) spatial graph
+                       n_hops:int, # graph rings aggregated (`aggregate_neighbors`); 0: `rep` as it is
+                       n_clusters:int, # clusters
+                       seed:int=0, # clustering seed
+                       method:str="gmm", # `evaluate.cluster`'s method
+                       covariance_type:str="tied", # GMM covariance
+                       n_init:int=5, # GMM initialisations
+                      )->pd.Categorical:
+    "Labels of `rep` next to its means over rings 1..`n_hops` of `graph`, clustered: `aggregate_neighbors` then `evaluate.cluster` on arrays, with no AnnData to write into."
+    rep = np.asarray(rep, np.float32)
+    if rep.ndim != 2 or graph.shape != (len(rep), len(rep)):
+        raise ValueError(f"rep must be (n_obs, n_dims) and graph (n_obs, n_obs); got rep {rep.shape}, graph {graph.shape}")
+    tmp = ad.AnnData(obs=pd.DataFrame(index=pd.RangeIndex(len(rep)).astype(str))); tmp.obsm["rep"] = rep; tmp.obsp["graph"] = graph
+    use = "rep"
+    if n_hops > 0: aggregate_neighbors(tmp, "rep", n_hops, graph_key="graph", key_added="agg"); use = "agg"
+    cluster(tmp, use_rep=use, method=method, n_clusters=int(n_clusters), seed=seed, key_added="c", covariance_type=covariance_type, n_init=n_init)
+    return tmp.obs["c"].values
+
 # %% ../nbs/07_recipes.ipynb #25f027a6
 def prune_graph(adata:ad.AnnData, # data with `obsm[use_rep]` and a spatial graph
                 n_clusters:int=7, # clusters of the tied GMM whose boundaries cut edges
@@ -219,11 +247,7 @@ def prune_graph(adata:ad.AnnData, # data with `obsm[use_rep]` and a spatial grap
     if graph_key not in adata.obsp: raise KeyError(f"obsp['{graph_key}'] not found; run spatial_vae.recipes.spatial_graph(adata) first")
     if n_clusters > adata.n_obs: raise ValueError(f"n_clusters={n_clusters} exceeds the {adata.n_obs} observations")
     adata = adata.copy() if copy else adata
-    tmp = ad.AnnData(obs=pd.DataFrame(index=adata.obs_names)); tmp.obsm["_rep"] = np.asarray(adata.obsm[use_rep], np.float32)
-    tmp.obsp["_g"] = adata.obsp[graph_key]
-    aggregate_neighbors(tmp, "_rep", 1, graph_key="_g", key_added="_agg")
-    cluster(tmp, use_rep="_agg", method="gmm", n_clusters=int(n_clusters), seed=seed, key_added="_c", n_init=n_init, covariance_type="tied")
-    lab = tmp.obs["_c"].cat.codes.to_numpy()
+    lab = cluster_aggregated(adata.obsm[use_rep], adata.obsp[graph_key], 1, n_clusters, seed=seed, n_init=n_init).codes
     G = sp.coo_matrix(adata.obsp[graph_key]); keep = lab[G.row] == lab[G.col]
     adata.obsp[key_added] = sp.csr_matrix((G.data[keep], (G.row[keep], G.col[keep])), shape=G.shape)
     adata.uns[key_added] = {"params": dict(n_clusters=int(n_clusters), seed=int(seed), use_rep=use_rep, graph_key=graph_key,
@@ -292,13 +316,9 @@ def domains_from_latent(adata:ad.AnnData, # data with the model's latent in obsm
             covariance_type=r.covariance_type, n_init=r.n_init)
     if len(extra_latents):
         labs = [adata.obs[key_added].astype(str).values]
-        for i, Z in enumerate(extra_latents, 1):
-            b = ad.AnnData(obs=pd.DataFrame(index=adata.obs_names)); b.obsm[Key.latent] = np.asarray(Z, np.float32)
-            b.obsp[Key.connectivities] = adata.obsp[Key.connectivities]
-            if r.latent_hops > 0: aggregate_neighbors(b, Key.latent, r.latent_hops, key_added=Key.latent_agg)
-            cluster(b, use_rep=rep, method=r.cluster_method, n_clusters=int(n_clusters), seed=seed + i, key_added="_vote",
-                    covariance_type=r.covariance_type, n_init=r.n_init)
-            labs.append(b.obs["_vote"].astype(str).values)
+        labs += [np.asarray(cluster_aggregated(Z, adata.obsp[Key.connectivities], r.latent_hops, n_clusters, seed=seed + i, method=r.cluster_method,
+                                               covariance_type=r.covariance_type, n_init=r.n_init)).astype(str)
+                 for i, Z in enumerate(extra_latents, 1)]
         adata.obs[key_added] = pd.Categorical(vote_labels(labs), categories=adata.obs[key_added].cat.categories)
         adata.uns[key_added]["params"]["n_models"] = len(labs)
     if r.refine_neighbors > 0:
@@ -322,7 +342,7 @@ def find_domains(adata:ad.AnnData, # raw counts or normalised values in X, coord
                 )->SpatialVAE:
     """The domain recipe end to end, in place; returns the trained model.
 
-    The model reads `obsm[model_input(recipe)]`: the PCs, or with `recipe.input_hops` > 0 the PCs and their
+    The model reads what `model_input(recipe)` says: the PCs, or the selected genes' counts (`recipe.features='counts'`), or with `recipe.input_hops` > 0 the PCs and their
     neighbourhood means (an option measured in experiments/02_dlpfc); with `recipe.prune_clusters` > 0 it trains on the
     pruned graph (`prune_graph`). With `recipe.n_models` > 1, that many models
     are trained (seeds seed, seed+1, ...) and their clusterings voted (`vote_labels`); the first model is returned. Writes `obsm['X_spatial_vae']` (latent), `obs[key_added]` (domains of the latent), `obs[key_added + '_refined']`
@@ -338,7 +358,7 @@ def find_domains(adata:ad.AnnData, # raw counts or normalised values in X, coord
     t = {}; t0 = time.perf_counter()
     if not prepared: prepare(adata, r, seed=seed, spatial_key=spatial_key)
     t["prepare"] = time.perf_counter() - t0; t0 = time.perf_counter()
-    SpatialVAE.setup_anndata(adata, use_rep=model_input(r), spatial_key=spatial_key, graph_key=model_graph(r))
+    SpatialVAE.setup_anndata(adata, **model_input(r), spatial_key=spatial_key, graph_key=model_graph(r))
     model = SpatialVAE(adata, preset=r.preset)
     model.train(seed=seed, device=device, progress=progress)
     extra = []
@@ -350,7 +370,7 @@ def find_domains(adata:ad.AnnData, # raw counts or normalised values in X, coord
     k, stab = domains_from_latent(adata, r, n_clusters, seed, key_added, spatial_key, extra_latents=extra)
     t["cluster"] = time.perf_counter() - t0
     adata.uns[key_added]["params"].update(recipe=r.name, n_clusters=k, n_clusters_requested=str(n_clusters),
-                                          input_hops=r.input_hops, prune_clusters=r.prune_clusters, latent_hops=r.latent_hops, refine_neighbors=r.refine_neighbors)
+                                          features=r.features, input_hops=r.input_hops, prune_clusters=r.prune_clusters, latent_hops=r.latent_hops, refine_neighbors=r.refine_neighbors)
     if stab is not None: adata.uns[key_added]["stability"] = stab.to_dict("list")
     adata.uns.setdefault(Key.uns, {})["timings"] = {k_: round(v, 3) for k_, v in t.items()}
     return model
