@@ -42,7 +42,9 @@ def _features(adata:ad.AnnData, setup:dict)->np.ndarray:
     except (TypeError, ValueError): raise TypeError(bad) from None
 
 def _is_grid(xy:np.ndarray, max_slices:int=256)->bool:
-    return bool(np.array_equal(xy, np.round(xy)) and all(len(np.unique(c)) <= max_slices for c in xy.T))
+    "Whether every axis is a unit lattice (whole steps from its minimum, any offset) with at most `max_slices` values: then each slice is a class."
+    d = xy - xy.min(0)
+    return bool(np.array_equal(d, np.round(d)) and all(len(np.unique(c)) <= max_slices for c in xy.T))
 
 # %% ../nbs/04_api.ipynb #926f7eb5
 class SpatialVAE:

@@ -18,8 +18,8 @@ from .core import Key
 # %% auto #0
 __all__ = ['OKABE_ITO', 'TOL_MUTED', 'PALETTE', 'NA_COLOR', 'PLANES', 'UMAP_CACHE_ENV', 'UMAP_EXACT_MAX', 'category_colors',
            'save_figure', 'tidy_history', 'plot_training_curves', 'plot_coordinates', 'plot_residuals', 'grid_volume',
-           'plot_grid_slices', 'plot_cluster_slices', 'plot_spatial', 'numba_cache_dir', 'umap_embedding', 'plot_umap',
-           'plot_comparison']
+           'plot_grid_slices', 'plot_cluster_slices', 'plot_spatial', 'numba_cache_dir', 'umap_embedding',
+           'warm_umap_cache', 'plot_umap', 'plot_comparison']
 
 # %% ../nbs/06_plots.ipynb #e7d73574
 OKABE_ITO = ["#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000"]
@@ -355,6 +355,15 @@ def umap_embedding(rep:np.ndarray, # (n_obs, n_dims) representation
             D = pairwise(np.ascontiguousarray(X, dtype=np.float32))
             kw["precomputed_knn"] = _stable_knn(D, n_neighbors); del D
         return umap.UMAP(n_neighbors=n_neighbors, min_dist=min_dist, random_state=seed, **kw).fit_transform(X)
+
+def warm_umap_cache(n_obs:int=500, # points of the throw-away embedding (fewer than UMAP_EXACT_MAX: the small-data kernels)
+                    seed:int=0, # its seed
+                   )->Path|None:
+    "Compile `umap_embedding`'s kernels into `numba_cache_dir()` now, on random points, so that the first real run loads them instead of compiling (`bash .ci/setup` does this once after installing). Returns the folder, or None when the cache is off (nothing done)."
+    d = numba_cache_dir()
+    if d is None: return None
+    umap_embedding(np.random.default_rng(seed).normal(size=(int(n_obs), 8)).astype(np.float32), seed=seed)
+    return d
 
 def plot_umap(rep:np.ndarray|None, # (n_obs, n_dims) representation (ignored when `embedding` is given)
               labels:np.ndarray, # (n_obs,) categories to colour by
