@@ -42,9 +42,10 @@ def _features(adata:ad.AnnData, setup:dict)->np.ndarray:
     except (TypeError, ValueError): raise TypeError(bad) from None
 
 def _is_grid(xy:np.ndarray, max_slices:int=256)->bool:
-    "Whether every axis is a unit lattice (whole steps from its minimum, any offset) with at most `max_slices` values: then each slice is a class."
+    "Whether every axis is a unit lattice (whole steps from its minimum, up to rounding; any offset) with at most `max_slices` values: then each slice is a class."
     d = xy - xy.min(0)
-    return bool(np.array_equal(d, np.round(d)) and all(len(np.unique(c)) <= max_slices for c in xy.T))
+    tol = 1e-6 * max(1.0, float(np.abs(xy).max()))                     # an offset such as 0.1 is not exact in binary
+    return bool(np.abs(d - np.round(d)).max() <= tol and all(len(np.unique(c)) <= max_slices for c in xy.T))
 
 # %% ../nbs/04_api.ipynb #926f7eb5
 class SpatialVAE:
@@ -147,7 +148,7 @@ class SpatialVAE:
         feature_scale = float(np.nanmax(np.nanstd(X, 0))) if scale == "global" else 1.0
         if not feature_scale > 0: feature_scale = 1.0
         grid = _is_grid(xy)
-        n_classes = [int(c.max() - c.min() + 1) for c in xy.T] if grid else [int(n_bins)] * xy.shape[1]
+        n_classes = [int(round(c.max() - c.min())) + 1 for c in xy.T] if grid else [int(n_bins)] * xy.shape[1]
         names = (list(adata.var_names) if use_rep is None else [f"{use_rep}_{i}" for i in range(X.shape[1])])
         setup["args"] = dict(spatial_key=spatial_key, layer=layer, use_rep=use_rep, likelihood=likelihood, mask=bool(mask),
                              observed_layer=observed_layer, graph_key=graph_key, n_neighs=int(n_neighs), n_bins=int(n_bins), scale=scale)

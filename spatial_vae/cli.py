@@ -263,7 +263,7 @@ def default_n_domains(adata, # the loaded data
 
 def run_source(source:str, # registered dataset name, .h5ad file or Space Ranger folder
                out:str|Path, # output folder
-               recipe:str="domains", # a name in `RECIPES`
+               recipe:str="domains", # a name in `RECIPES` (or, from Python, a `Recipe`)
                preset:str|None=None, # a name in `PRESETS` replacing the recipe's model preset
                n_clusters:int|str|None=None, # number of domains, or "auto" (None: `default_n_domains`)
                seed:int=0, # seed of PCA, training and clustering
@@ -392,7 +392,12 @@ def apply_model(model_dir:str|Path, # a run folder or its model/ folder
         proj = mdir/"pca.npz"
         if not proj.is_file():
             warnings.warn(f"{mdir} has no pca.npz (written by an older spatial_vae): the PCA is re-fitted on the new data", RunWarning); proj = None
-        prep = prepare(adata, r, seed=info["prepare"]["seed"], projection=proj); clock.stage("prepare")
+        prep = prepare(adata, r, seed=info["prepare"]["seed"], projection=proj)
+        if r.features == "counts":                      # the model reads the counts of the genes the run selected: the projection's genes
+            if proj is None: raise ValueError(f"{mdir} has no pca.npz, which names the genes its features='counts' model reads; {again}")
+            import numpy as np
+            adata = adata[:, [str(g) for g in np.load(proj)["genes"]]].copy()
+        clock.stage("prepare")
         if prep["input"] != info["prepare"]["input"]:
             what = {"counts": "raw counts", "normalised": "normalised values"}
             raise ValueError(f"{source} holds {what[prep['input']]} but the run was prepared from {what[info['prepare']['input']]}; "
@@ -400,7 +405,8 @@ def apply_model(model_dir:str|Path, # a run folder or its model/ folder
         model = SpatialVAE.load(mdir, adata); embed(adata, model); clock.stage("embed")
         k, stab = domains_from_latent(adata, r, n_clusters, seed, Key.domain, Key.spatial)
         adata.uns[Key.domain]["params"].update(recipe=r.name, n_clusters=k, n_clusters_requested=str(n_clusters),
-                                               input_hops=r.input_hops, latent_hops=r.latent_hops, refine_neighbors=r.refine_neighbors)
+                                               features=r.features, input_hops=r.input_hops, prune_clusters=r.prune_clusters,
+                                               latent_hops=r.latent_hops, refine_neighbors=r.refine_neighbors)
         clock.stage("cluster")
         got = int(adata.obs[Key.domain].nunique())
         if got != k: warnings.warn(f"asked for {k} domains but the clustering delivered {got} (empty mixture components)", RunWarning)

@@ -218,6 +218,7 @@ def cluster_aggregated(rep:np.ndarray, # (n_obs, n_dims) representation (PCs, a 
                        n_init:int=5, # GMM initialisations
                       )->pd.Categorical:
     "Labels of `rep` next to its means over rings 1..`n_hops` of `graph`, clustered: `aggregate_neighbors` then `evaluate.cluster` on arrays, with no AnnData to write into."
+    if isinstance(n_hops, bool) or int(n_hops) != n_hops or n_hops < 0: raise ValueError(f"n_hops must be an integer >= 0, got {n_hops!r}")
     rep = np.asarray(rep, np.float32)
     if rep.ndim != 2 or graph.shape != (len(rep), len(rep)):
         raise ValueError(f"rep must be (n_obs, n_dims) and graph (n_obs, n_obs); got rep {rep.shape}, graph {graph.shape}")
@@ -357,6 +358,9 @@ def find_domains(adata:ad.AnnData, # raw counts or normalised values in X, coord
         raise ValueError(f"n_clusters={n_clusters} exceeds the {adata.n_obs} observations; ask for fewer domains")
     t = {}; t0 = time.perf_counter()
     if not prepared: prepare(adata, r, seed=seed, spatial_key=spatial_key)
+    elif r.features == "counts" and Key.counts not in adata.layers:
+        raise ValueError(f"the recipe reads raw counts (features='counts') but adata has no layers['{Key.counts}']: prepare it from raw counts "
+                         "(spatial_vae.recipes.prepare(adata, recipe) on data whose X holds counts), or call find_domains with prepared=False")
     t["prepare"] = time.perf_counter() - t0; t0 = time.perf_counter()
     SpatialVAE.setup_anndata(adata, **model_input(r), spatial_key=spatial_key, graph_key=model_graph(r))
     model = SpatialVAE(adata, preset=r.preset)
