@@ -399,8 +399,8 @@ def predict_coordinates(self:SpatialVAE, adata:ad.AnnData|None=None, # data (def
     centres = ([np.arange(n) + o for n, o in zip(ci["n_classes"], ci["origin"])] if ci["kind"] == "grid"
                else [np.asarray(c, np.float64) for c in ci["centres"]])            # the position each class stands for, per axis
     if method == "classification": return np.stack([cen[l.argmax(1)] for l, cen in zip(out["cls_logits"], centres)], 1).astype(np.float64)
-    probs = [np.exp(l - l.max(1, keepdims=True)) for l in (np.asarray(l, np.float64) for l in out["cls_logits"])]
-    return np.stack([(p / p.sum(1, keepdims=True)) @ cen for p, cen in zip(probs, centres)], 1)
+    from scipy.special import softmax
+    return np.stack([softmax(np.asarray(l, np.float64), axis=1) @ cen for l, cen in zip(out["cls_logits"], centres)], 1)
 
 @patch
 def get_reconstruction(self:SpatialVAE, adata:ad.AnnData|None=None, # data (default: the training data)

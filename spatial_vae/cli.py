@@ -404,9 +404,6 @@ def apply_model(model_dir:str|Path, # a run folder or its model/ folder
                              "apply needs data of the same kind")
         model = SpatialVAE.load(mdir, adata); embed(adata, model); clock.stage("embed")
         k, stab = domains_from_latent(adata, r, n_clusters, seed, Key.domain, Key.spatial)
-        adata.uns[Key.domain]["params"].update(recipe=r.name, n_clusters=k, n_clusters_requested=str(n_clusters),
-                                               features=r.features, input_hops=r.input_hops, prune_clusters=r.prune_clusters,
-                                               latent_hops=r.latent_hops, refine_neighbors=r.refine_neighbors)
         clock.stage("cluster")
         got = int(adata.obs[Key.domain].nunique())
         if got != k: warnings.warn(f"asked for {k} domains but the clustering delivered {got} (empty mixture components)", RunWarning)

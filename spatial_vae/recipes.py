@@ -308,8 +308,8 @@ def domains_from_latent(adata:ad.AnnData, # data with the model's latent in obsm
                         spatial_key:str=Key.spatial, # obsm key of the coordinates (refinement)
                         extra_latents:list=(), # latents of further models (`Recipe.n_models` > 1), clustered alike (seed + i) and voted with this one
                        )->tuple:
-    "The recipe's clustering step on an existing latent: aggregate, GMM, vote (with `extra_latents`), refinement; returns (K, stability table or None)."
-    rep = Key.latent
+    "The recipe's clustering step on an existing latent: aggregate, GMM, vote (with `extra_latents`), refinement; the recipe's settings go to `uns[key_added]['params']`; returns (K, stability table or None)."
+    requested, rep = str(n_clusters), Key.latent
     if r.latent_hops > 0: aggregate_neighbors(adata, Key.latent, r.latent_hops, key_added=Key.latent_agg); rep = Key.latent_agg
     stab = None
     if n_clusters == "auto": n_clusters, stab = choose_n_domains(adata.obsm[rep], seed=seed, covariance_type=r.covariance_type)
@@ -329,6 +329,8 @@ def domains_from_latent(adata:ad.AnnData, # data with the model's latent in obsm
         lost = sorted(set(lab) - set(ref))
         if lost: warnings.warn(f"refinement over {r.refine_neighbors} neighbours absorbed {len(lost)} small domain(s) "
                                f"({', '.join(lost)}); obs['{key_added}'] keeps all {n_clusters}")
+    adata.uns[key_added]["params"].update(recipe=r.name, n_clusters=int(n_clusters), n_clusters_requested=requested, features=r.features,
+                                          input_hops=r.input_hops, prune_clusters=r.prune_clusters, latent_hops=r.latent_hops, refine_neighbors=r.refine_neighbors)
     return int(n_clusters), stab
 
 def find_domains(adata:ad.AnnData, # raw counts or normalised values in X, coordinates in obsm[spatial_key]
@@ -373,8 +375,6 @@ def find_domains(adata:ad.AnnData, # raw counts or normalised values in X, coord
     embed(adata, model)
     k, stab = domains_from_latent(adata, r, n_clusters, seed, key_added, spatial_key, extra_latents=extra)
     t["cluster"] = time.perf_counter() - t0
-    adata.uns[key_added]["params"].update(recipe=r.name, n_clusters=k, n_clusters_requested=str(n_clusters),
-                                          features=r.features, input_hops=r.input_hops, prune_clusters=r.prune_clusters, latent_hops=r.latent_hops, refine_neighbors=r.refine_neighbors)
     if stab is not None: adata.uns[key_added]["stability"] = stab.to_dict("list")
     adata.uns.setdefault(Key.uns, {})["timings"] = {k_: round(v, 3) for k_, v in t.items()}
     return model
