@@ -24,6 +24,7 @@ class Key:
     latent = "X_spatial_vae"                # obsm: latent means of the model
     latent_agg = "X_spatial_vae_agg"        # obsm: the latent concatenated with its neighbourhood means (`recipes.aggregate_neighbors`)
     pca_agg = "X_pca_agg"                   # obsm: the PCs concatenated with their neighbourhood means (the model's input when `Recipe.input_hops` > 0)
+    neighbour_input = "X_neighbour_input"   # obsm: the features next to their neighbour mean (`add_neighbour_input`; the neighbourhood input of the coordinates model)
     coords_pred = "spatial_vae_coords"      # obsm: predicted coordinates, original units
     # varm
     pcs = "PCs"                             # varm: PCA loadings of `obsm['X_pca']` (scanpy's name)

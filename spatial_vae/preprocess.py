@@ -12,8 +12,9 @@ import anndata as ad
 from .core import Key, check_spatial
 
 # %% auto #0
-__all__ = ['spatial_neighbors', 'normalize_grid', 'grid_adjacency', 'impute_grid_neighbours', 'select_top_variance', 'is_counts',
-           'preprocess_counts', 'pca', 'run_pca', 'pca_projection', 'project_pca', 'make_splits', 'get_split']
+__all__ = ['spatial_neighbors', 'normalize_grid', 'grid_adjacency', 'impute_grid_neighbours', 'neighbour_mean',
+           'add_neighbour_input', 'select_top_variance', 'is_counts', 'preprocess_counts', 'pca', 'run_pca',
+           'pca_projection', 'project_pca', 'make_splits', 'get_split']
 
 # %% ../nbs/00b_preprocess.ipynb #b0b00007
 def _record(adata:ad.AnnData, key:str, **params):
@@ -119,6 +120,55 @@ def impute_grid_neighbours(adata:ad.AnnData, # voxels x experiments, NaN = unmea
     adata.X = X.astype(np.float32)
     _record(adata, Key.impute_grid, max_iter=max_iter, n_missing=n_missing, n_iter=n_iter, n_mean_filled=int(left.sum()))
     return adata if copy else None
+
+# %% ../nbs/00b_preprocess.ipynb #ee8bc520
+def neighbour_mean(X:np.ndarray, # (n_obs, n_features), NaN = not measured
+                   graph:sp.spmatrix, # (n_obs, n_obs) spatial graph; any stored edge counts once, whatever its weight
+                   groups:np.ndarray|None=None, # a label per observation: only neighbours with the same label are averaged (None: all)
+                  )->np.ndarray:
+    "Each observation's values averaged with its graph neighbours', over the measured values only (float32; NaN where none is measured)."
+    X = np.asarray(X)
+    if X.ndim != 2: raise ValueError(f"X must be 2-D (n_obs, n_features), got shape {X.shape}")
+    if not sp.issparse(graph) or graph.shape != (X.shape[0],) * 2:
+        raise ValueError(f"graph must be a sparse ({X.shape[0]}, {X.shape[0]}) matrix, got {type(graph).__name__} of shape {getattr(graph, 'shape', None)}")
+    A = sp.coo_matrix(graph); keep = A.row != A.col
+    if groups is not None:
+        groups = np.asarray(groups)
+        if groups.shape != (X.shape[0],): raise ValueError(f"groups must hold one label per observation ({X.shape[0]}), got shape {groups.shape}")
+        keep &= groups[A.row] == groups[A.col]
+    A = sp.csr_matrix((np.ones(int(keep.sum())), (A.row[keep], A.col[keep])), shape=A.shape)
+    known = ~np.isnan(X); X0 = np.where(known, X, 0).astype(np.float64)
+    total, count = X0 + A @ X0, known + A @ known.astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"): out = total / count
+    return np.where(count > 0, out, np.nan).astype(np.float32)
+
+def add_neighbour_input(adata:ad.AnnData, # the data; features in X (or `layer`), NaN = not measured
+                        layer:str|None=None, # layer with the features (None: X)
+                        graph:sp.spmatrix|None=None, # spatial graph (None: `obsp[graph_key]`)
+                        graph_key:str=Key.connectivities, # obsp key of the graph when `graph` is None (`spatial_neighbors`, `grid_adjacency`)
+                        groups:np.ndarray|str|None=None, # labels (or an obs column): average only within each group, e.g. the sides of a split
+                        key_added:str=Key.neighbour_input, # obsm key written
+                        copy:bool=False, # return a modified copy
+                       )->ad.AnnData|None:
+    "The features and their neighbour mean (`neighbour_mean`) side by side in `obsm[key_added]`: the neighbourhood input of a coordinates model."
+    given = graph is not None
+    if not given:
+        if graph_key not in adata.obsp:
+            raise KeyError(f"obsp[{graph_key!r}] not found; build the spatial graph first (spatial_neighbors(adata), or pass graph=grid_adjacency(adata) for a grid)")
+        graph = adata.obsp[graph_key]
+    if isinstance(groups, str):
+        if groups not in adata.obs: raise KeyError(f"groups={groups!r} is not a column of adata.obs")
+        groups = adata.obs[groups].to_numpy()
+    if layer is not None and layer not in adata.layers: raise KeyError(f"layer={layer!r} not found; adata has layers {list(adata.layers)}")
+    X = adata.X if layer is None else adata.layers[layer]
+    X = np.asarray(X.toarray() if sp.issparse(X) else X, dtype=np.float32)
+    out = np.c_[X, neighbour_mean(X, graph, groups)]                   # computed before anything is written
+    adata = adata.copy() if copy else adata
+    adata.obsm[key_added] = out
+    _record(adata, key_added, layer=layer, graph_key="given" if given else graph_key, grouped=groups is not None,
+            n_features=int(X.shape[1]))
+    return adata if copy else None
+
 
 # %% ../nbs/00b_preprocess.ipynb #f61097e1
 def select_top_variance(adata:ad.AnnData, # observations x genes (NaN ignored)

@@ -407,7 +407,15 @@ def cross_validate(adata:ad.AnnData, # registered with `SpatialVAE.setup_anndata
         raise ValueError(f"n_folds must be an integer >= 2 (k-fold: every observation tested once), got {n_folds!r}")
     if folds is not None and not all(isinstance(f, (int, np.integer)) and 0 <= f < n_folds for f in folds):
         raise ValueError(f"folds must be fold numbers in 0..{n_folds - 1}, got {list(folds)!r}")
-    get_preset(preset, **overrides)                                 # a bad preset or setting fails before any fold is trained
+    p = get_preset(preset, **overrides)                             # a bad preset or setting fails before any fold is trained
+    how = p.coordinate_method if method is None else method
+    if how in ("classification", "expected") and p.weights.cls <= 0:
+        raise ValueError(f"method={how!r} needs classification heads, which this preset does not build (cls=0); "
+                         "pass cls=1.0 (e.g. cross_validate(adata, cls=1.0, method='expected')) or another method")
+    if how in ("regression", "combined") and p.weights.reg <= 0 and p.weights.euclid <= 0:
+        raise ValueError(f"method={how!r} needs a regression head, which this preset does not build (reg=0 and euclid=0); pass reg=1.0 or another method")
+    if how == "latent_knn" and max(p.weights.cls, p.weights.reg, p.weights.euclid) <= 0:
+        raise ValueError("method='latent_knn' needs a model with coordinate heads (cls, reg or euclid > 0), which keeps its training cells' latent; pass reg=1.0")
     skey = setup["spatial_key"]; key = f"{Key.splits}_{split}"
     make_splits(adata, n_folds=n_folds, kind=split, seed=split_seed, block_size=block_size, buffer=buffer,
                 spatial_key=skey, key_added=key)
