@@ -142,8 +142,9 @@ def neighbour_mean(X:np.ndarray, # (n_obs, n_features), NaN = not measured
     with np.errstate(invalid="ignore", divide="ignore"): out = total / count
     return np.where(count > 0, out, np.nan).astype(np.float32)
 
-def add_neighbour_input(adata:ad.AnnData, # the data; features in X (or `layer`), NaN = not measured
+def add_neighbour_input(adata:ad.AnnData, # the data; features in X (or `layer`, or `use_rep`), NaN = not measured
                         layer:str|None=None, # layer with the features (None: X)
+                        use_rep:str|None=None, # obsm key with the features instead, e.g. "X_pca" (not with `layer`)
                         graph:sp.spmatrix|None=None, # spatial graph (None: `obsp[graph_key]`)
                         graph_key:str=Key.connectivities, # obsp key of the graph when `graph` is None (`spatial_neighbors`, `grid_adjacency`)
                         groups:np.ndarray|str|None=None, # labels (or an obs column): average only within each group, e.g. the sides of a split
@@ -159,13 +160,16 @@ def add_neighbour_input(adata:ad.AnnData, # the data; features in X (or `layer`)
     if isinstance(groups, str):
         if groups not in adata.obs: raise KeyError(f"groups={groups!r} is not a column of adata.obs")
         groups = adata.obs[groups].to_numpy()
+    if layer is not None and use_rep is not None: raise ValueError(f"give layer={layer!r} or use_rep={use_rep!r}, not both")
     if layer is not None and layer not in adata.layers: raise KeyError(f"layer={layer!r} not found; adata has layers {list(adata.layers)}")
-    X = adata.X if layer is None else adata.layers[layer]
+    if use_rep is not None and use_rep not in adata.obsm:
+        raise KeyError(f"use_rep={use_rep!r} is not in adata.obsm (keys: {list(adata.obsm)}); run the step that writes it first, e.g. PCA for 'X_pca'")
+    X = adata.obsm[use_rep] if use_rep is not None else adata.X if layer is None else adata.layers[layer]
     X = np.asarray(X.toarray() if sp.issparse(X) else X, dtype=np.float32)
     out = np.c_[X, neighbour_mean(X, graph, groups)]                   # computed before anything is written
     adata = adata.copy() if copy else adata
     adata.obsm[key_added] = out
-    _record(adata, key_added, layer=layer, graph_key="given" if given else graph_key, grouped=groups is not None,
+    _record(adata, key_added, layer=layer, use_rep=use_rep, graph_key="given" if given else graph_key, grouped=groups is not None,
             n_features=int(X.shape[1]))
     return adata if copy else None
 
