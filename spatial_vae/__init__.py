@@ -10,7 +10,7 @@ __all__ = []
 _PUBLIC = {
     "core": ("Key", "set_seed", "get_data_dir", "synthetic_spatial"),
     "data": ("load_dataset", "load_visium", "load_allen_grid", "read_spatial_h5ad", "DATASETS"),
-    "preprocess": ("spatial_neighbors", "add_neighbour_input", "make_splits", "get_split"),
+    "preprocess": ("spatial_neighbors", "add_neighbour_input", "make_splits", "get_split", "split_sides"),
     "presets": ("Preset", "PRESETS", "get_preset"),
     "api": ("SpatialVAE", "embed"),
     "evaluate": ("cluster", "domain_scores", "coordinate_metrics"),

@@ -14,7 +14,7 @@ from .core import Key, check_spatial
 # %% auto #0
 __all__ = ['spatial_neighbors', 'normalize_grid', 'grid_adjacency', 'impute_grid_neighbours', 'neighbour_mean',
            'add_neighbour_input', 'select_top_variance', 'is_counts', 'preprocess_counts', 'pca', 'run_pca',
-           'pca_projection', 'project_pca', 'make_splits', 'get_split']
+           'pca_projection', 'project_pca', 'make_splits', 'get_split', 'split_sides']
 
 # %% ../nbs/00b_preprocess.ipynb #b0b00007
 def _record(adata:ad.AnnData, key:str, **params):
@@ -147,7 +147,7 @@ def add_neighbour_input(adata:ad.AnnData, # the data; features in X (or `layer`,
                         use_rep:str|None=None, # obsm key with the features instead, e.g. "X_pca" (not with `layer`)
                         graph:sp.spmatrix|None=None, # spatial graph (None: `obsp[graph_key]`)
                         graph_key:str=Key.connectivities, # obsp key of the graph when `graph` is None (`spatial_neighbors`, `grid_adjacency`)
-                        groups:np.ndarray|str|None=None, # labels (or an obs column): average only within each group, e.g. the sides of a split
+                        groups:np.ndarray|str|None=None, # labels (or an obs column): average only within each group, e.g. the sides of a split (`split_sides(adata, fold)`)
                         key_added:str=Key.neighbour_input, # obsm key written
                         copy:bool=False, # return a modified copy
                        )->ad.AnnData|None:
@@ -527,3 +527,14 @@ def get_split(adata:ad.AnnData, # data with splits from `make_splits`
     if col not in adata.obsm[key]: raise KeyError(f"fold {fold} not in obsm['{key}'] (has {list(adata.obsm[key].columns)})")
     lab = adata.obsm[key][col].to_numpy()
     return {s: np.flatnonzero(lab == s) for s in ("train", "val", "test")}
+
+# %% ../nbs/00b_preprocess.ipynb #5b1d5d02
+def split_sides(adata:ad.AnnData, # data with splits from `make_splits`
+                fold:int=0, # fold number
+                key:str=Key.splits, # obsm key of the splits
+               )->np.ndarray:
+    "Each observation's side of one fold (int): 0 reference (train + val), 1 test, -1 neither (a blocked split's gap)."
+    s = get_split(adata, fold, key)
+    side = np.full(adata.n_obs, -1)
+    side[np.r_[s["train"], s["val"]]] = 0; side[s["test"]] = 1
+    return side
