@@ -328,7 +328,7 @@ def train(self:SpatialVAE, max_epochs:int|None=None, # epochs at most (None: the
     batch_size = n if bs is None else min(bs, n)
     self.is_trained = False; self.history = None            # before anything of the trained model changes
     if self.module.cls_heads or self.module.reg_head is not None: _fit_coord_stats(self, adata, train_indices)
-    data = self.tensors(adata, with_graph=self.weights.graph > 0)
+    data = self.tensors(adata, with_graph=self.weights.uses_graph)
     set_seed(seed); self._build()
     t0 = time.time()
     self.history = fit(self.module, data, train_indices, val_indices, self.weights, max_epochs=max_epochs,
@@ -416,7 +416,7 @@ def get_loss(self:SpatialVAE, adata:ad.AnnData|None=None, # data (default: the t
     "Every loss part (unweighted) and the weighted total on `indices`, in eval mode with the final KL weight."
     _check_trained(self)
     adata = self.adata if adata is None else adata
-    data = self.tensors(adata, with_graph=self.weights.graph > 0)
+    data = self.tensors(adata, with_graph=self.weights.uses_graph)
     idx = np.arange(adata.n_obs) if indices is None else _positions(indices, adata.n_obs, "indices")
     g = restrict_graph(data.graph, idx) if data.graph is not None else None
     with torch.no_grad():

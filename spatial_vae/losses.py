@@ -10,7 +10,7 @@ import torch.nn.functional as F
 
 # %% auto #0
 __all__ = ['reconstruction_mse', 'nb_log_likelihood', 'reconstruction_nb', 'kl_normal', 'kl_weight', 'classification_loss',
-           'regression_loss', 'euclidean_loss', 'graph_smoothness', 'LossWeights', 'total_loss']
+           'regression_loss', 'euclidean_loss', 'graph_smoothness', 'neighbour_contrast', 'LossWeights', 'total_loss']
 
 # %% ../nbs/02_losses.ipynb #33a9da9b
 def reconstruction_mse(px:torch.Tensor, # decoded means (cells, features)
@@ -96,6 +96,23 @@ def graph_smoothness(z_u:torch.Tensor, # latent of the edges' first ends (edges,
     if weight is None: return d2.mean()
     return (d2 * weight).sum() / weight.sum().clamp_min(1e-12)
 
+# %% ../nbs/02_losses.ipynb #c0a1e002
+def neighbour_contrast(z_u:torch.Tensor, # latent of the edges' first ends (edges, latent)
+                       z_v:torch.Tensor, # latent of the edges' second ends (the neighbours)
+                       z_w:torch.Tensor, # latent of one random cell per edge (the negatives)
+                       weight:torch.Tensor|None=None, # edge weights (edges,) or None for 1
+                       temperature:float=0.5, # divides the cosines
+                      )->torch.Tensor:
+    "(Weighted) mean over edges of `softplus(-cos(z_u, z_v) / t) + softplus(cos(z_u, z_w) / t)`."
+    if temperature <= 0: raise ValueError(f"temperature must be > 0, got {temperature!r}")
+    if z_u.shape[0] == 0: return z_u.sum() * 0
+    pos = F.cosine_similarity(z_u, z_v, dim=1) / temperature
+    neg = F.cosine_similarity(z_u, z_w, dim=1) / temperature
+    l = F.softplus(-pos) + F.softplus(neg)
+    if weight is None: return l.mean()
+    return (l * weight).sum() / weight.sum().clamp_min(1e-12)
+
+
 # %% ../nbs/02_losses.ipynb #bb6f76df
 @dataclass
 class LossWeights:
@@ -109,7 +126,13 @@ class LossWeights:
     euclid:float=0.0 # Euclidean distance of predicted coordinates
     graph:float=0.0 # lambda of the graph smoothness term
     graph_norm:str="none" # "none" (absolute term) or "variance" (divided by 2 * the batch's total latent variance)
+    contrast:float=0.0 # weight of the neighbour-contrast term (`neighbour_contrast`; 0: off)
+    contrast_temperature:float=0.5 # its temperature
     def asdict(self): return asdict(self)
+    @property
+    def uses_graph(self)->bool:
+        "Whether a term reads the spatial graph (the graph term or the neighbour contrast)."
+        return self.graph > 0 or self.contrast > 0
 
 # %% ../nbs/02_losses.ipynb #d0cff799
 def total_loss(out:dict, # output of `SpatialVAEModule.forward`
@@ -117,8 +140,9 @@ def total_loss(out:dict, # output of `SpatialVAEModule.forward`
                weights:LossWeights, # the weights
                epoch:int=0, # for the KL warm-up
                graph_z:tuple|None=None, # (z_u, z_v, weight or None) of the sampled spatial edges
+               negative_z:torch.Tensor|None=None, # latent of one random cell per edge, for the neighbour contrast
               )->dict:
-    "Weighted total under 'loss' plus each unweighted part (recon, kl, cls, reg, euclid, graph)."
+    "Weighted total under 'loss' plus each unweighted part (recon, kl, cls, reg, euclid, graph, contrast)."
     x, mask = batch["x"], batch.get("mask")
     if "px_theta" in out: parts = dict(recon=reconstruction_nb(out["px"], out["px_theta"], x, mask))
     else: parts = dict(recon=reconstruction_mse(out["px"], x, mask, weights.recon_reduction))
@@ -134,4 +158,7 @@ def total_loss(out:dict, # output of `SpatialVAEModule.forward`
         if weights.graph_norm == "variance": g = g / (2 * out["qz_m"].float().var(0).sum() + 1e-8)
         elif weights.graph_norm != "none": raise ValueError(f"graph_norm must be 'none' or 'variance', got {weights.graph_norm!r}")
         parts["graph"] = g; total = total + weights.graph * g
+    if weights.contrast > 0 and graph_z is not None and negative_z is not None:
+        parts["contrast"] = neighbour_contrast(graph_z[0], graph_z[1], negative_z, graph_z[2], weights.contrast_temperature)
+        total = total + weights.contrast * parts["contrast"]
     return dict(loss=total, **parts)

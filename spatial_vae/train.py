@@ -108,7 +108,7 @@ def epoch_pass(module, data, idx, weights, epoch, batch_size, device, train, opt
     module.train(train)
     shuffle = train if shuffle is None else shuffle
     if shuffle: idx = data.order(idx, gen)
-    use_graph = graph is not None and weights.graph > 0
+    use_graph = graph is not None and weights.uses_graph
     reusable = cache is not None and not shuffle and (not use_graph or n_neighbours is None)
     params = [p for p in module.parameters() if p.requires_grad] if train else []
     foreach = device.type == "cpu" or None                   # one fused norm over all gradients
@@ -138,11 +138,15 @@ def epoch_pass(module, data, idx, weights, epoch, batch_size, device, train, opt
                 out = module(bt["x"], bt["mask"], bt["library"], n_decode=len(b))
                 zall = out["qz_m_all"]
                 gz = (zall.index_select(0, edges[0]), zall.index_select(0, edges[1]), edges[2])   # backward: index_add, not a sorted index_put
+                if weights.contrast > 0:                     # one random encoded row per edge: the negatives
+                    neg = (rng if rng is not None else np.random.default_rng(epoch)).integers(0, zall.shape[0], len(edges[0]))
+                    nz = zall.index_select(0, torch.as_tensor(neg, device=device))
+                else: nz = None
                 batch = {k: (v[:len(b)] if v is not None else None) for k, v in bt.items()}
             else:
-                batch, gz = bt, None
+                batch, gz, nz = bt, None, None
                 out = module(bt["x"], bt["mask"], bt["library"])
-            parts = total_loss(out, batch, weights, ep, gz)
+            parts = total_loss(out, batch, weights, ep, gz, nz)
         if train:
             opt.zero_grad(set_to_none=True)
             if use_amp:
@@ -230,7 +234,7 @@ def _fit(module, data, train_idx, val_idx, weights, max_epochs, batch_size, lr, 
         torch.manual_seed(int(np.random.SeedSequence([seed, rank]).generate_state(1)[0]))
         rngs = dict(edges=np.random.default_rng([seed, 0, rank]), dropout=np.random.default_rng([seed, 1, rank]))
     module.to(dev); data = data.to(dev)
-    g_tr = restrict_graph(data.graph, train_idx) if data.graph is not None and weights.graph > 0 else None
+    g_tr = restrict_graph(data.graph, train_idx) if data.graph is not None and weights.uses_graph else None
     g_va = restrict_graph(data.graph, val_idx) if g_tr is not None and val_idx is not None else None
     opt = _optimizer(optimizer, module.parameters(), lr, weight_decay, dev)
     sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=lr_factor, patience=lr_patience)
