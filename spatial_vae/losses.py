@@ -4,6 +4,7 @@
 
 # %% ../nbs/02_losses.ipynb #09a596a4
 from __future__ import annotations
+import math, numbers
 from dataclasses import dataclass, asdict
 import torch
 import torch.nn.functional as F
@@ -128,6 +129,18 @@ class LossWeights:
     graph_norm:str="none" # "none" (absolute term) or "variance" (divided by 2 * the batch's total latent variance)
     contrast:float=0.0 # weight of the neighbour-contrast term (`neighbour_contrast`; 0: off)
     contrast_temperature:float=0.5 # its temperature
+    def __post_init__(self):
+        "A bad weight is refused where it is made, not at the first training step."
+        num = lambda v: isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
+        for k in ("recon", "beta", "cls", "reg", "euclid", "graph", "contrast"):
+            v = getattr(self, k)
+            if not (num(v) and v >= 0): raise ValueError(f"LossWeights.{k} must be a number >= 0, got {v!r}")
+        if not (num(self.contrast_temperature) and self.contrast_temperature > 0):
+            raise ValueError(f"LossWeights.contrast_temperature must be a number > 0, got {self.contrast_temperature!r}")
+        if isinstance(self.kl_warmup, bool) or not isinstance(self.kl_warmup, numbers.Integral) or self.kl_warmup < 0:
+            raise ValueError(f"LossWeights.kl_warmup must be an integer >= 0 (epochs), got {self.kl_warmup!r}")
+        for k, ok in (("recon_reduction", ("sum", "mean")), ("graph_norm", ("none", "variance"))):
+            if getattr(self, k) not in ok: raise ValueError(f"LossWeights.{k} must be one of {ok}, got {getattr(self, k)!r}")
     def asdict(self): return asdict(self)
     @property
     def uses_graph(self)->bool:
