@@ -16,7 +16,7 @@ from fastcore.basics import patch
 from .model import SpatialVAEModule
 from .losses import LossWeights
 from .presets import Preset, PRESETS, COORDINATE_METHODS, get_preset
-from .train import SpatialTensors, fit, infer, epoch_pass, restrict_graph
+from .train import SpatialTensors, fit, infer, epoch_pass, restrict_graph, neighbour_table
 
 # %% auto #0
 __all__ = ['FULL_BATCH_MAX_CELLS', 'LARGE_DATA_BATCH_SIZE', 'FORMAT_VERSION', 'SpatialVAE', 'latent_knn', 'embed',
@@ -62,7 +62,8 @@ class SpatialVAE:
         Override the preset's architecture.
     **overrides
         Override any other preset setting: a `spatial_vae.losses.LossWeights` field (`cls`, `reg`, `euclid`,
-        `graph`, `beta`, ...) or a training default (`max_epochs`, `batch_size`, `lr`, ...).
+        `graph`, `beta`, ...), a training default (`max_epochs`, `batch_size`, `lr`, ...), or `graph_encoder=True`
+        (the encoder's first layer attends over each cell's spatial neighbours, STAGATE-style; full-batch training).
         The classification heads exist when `cls > 0`, the regression head when `reg > 0` or `euclid > 0`.
     """
     def __init__(self, adata:ad.AnnData, # registered with `SpatialVAE.setup_anndata`
@@ -99,7 +100,7 @@ class SpatialVAE:
                                        likelihood=s["likelihood"], mask_input=s["mask"],
                                        n_classes=s["n_classes"] if w.cls > 0 else None,
                                        n_coord_dims=self.n_dims if (w.reg > 0 or w.euclid > 0) else 0,
-                                       negative_slope=self.arch["negative_slope"])
+                                       negative_slope=self.arch["negative_slope"], graph_encoder=self.arch["graph_encoder"])
 
     def __repr__(self):
         return (f"SpatialVAE(preset={self.preset!r}, n_vars={self.n_vars}, n_latent={self.arch['n_latent']}, "
@@ -211,7 +212,7 @@ def _fit_coord_stats(self, adata, idx):
 
 @patch
 def tensors(self:SpatialVAE, adata:ad.AnnData, # data with the model's features (set up, or set up here with the model's settings)
-            with_graph:bool=False, # also the spatial graph (for the graph term)
+            with_graph:bool=False, # also the spatial graph (for the graph term); always built when the module has `graph_encoder`
            )->SpatialTensors:
     "The model's view of `adata` as `spatial_vae.train.fit` and `infer` take it: scaled features, their mask, library sizes, coordinate targets, graph."
     s = _check_features(self, adata)
@@ -233,12 +234,13 @@ def tensors(self:SpatialVAE, adata:ad.AnnData, # data with the model's features 
         else: cl = np.stack([np.digitize(c, e) for c, e in zip(xy.T, ci["edges"])], 1).astype(np.int64)
         cl[(cl < 0) | (cl >= np.array(ci["n_classes"]))] = -100
         classes = torch.from_numpy(cl)
-    graph = None
-    if with_graph:
+    graph = neighbours = None
+    if with_graph or self.arch["graph_encoder"]:
         gk = s["graph_key"]
         graph = sp.csr_matrix(adata.obsp[gk]) if gk in adata.obsp else _knn_graph(check_spatial(adata, s["spatial_key"]), s["n_neighs"])
         graph = graph.astype(np.float32)
-    return SpatialTensors(x=x, mask=mask, library=lib, coords=coords, classes=classes, graph=graph)
+        if self.arch["graph_encoder"]: neighbours = neighbour_table(graph)
+    return SpatialTensors(x=x, mask=mask, library=lib, coords=coords, classes=classes, graph=graph, neighbours=neighbours)
 
 # %% ../nbs/04_api.ipynb #ed2f0f01
 def _positions(idx, n:int, name:str)->np.ndarray|None:
@@ -266,7 +268,7 @@ def _check_device(device)->None:
 def _reference(self, data:SpatialTensors, adata, idx)->dict|None:
     "Latent means (from the training tensors `data`) and coordinates of the cells the model trained on (train + validation), for latent kNN; None without coordinate heads."
     if not (self.module.cls_heads or self.module.reg_head is not None): return None
-    z = infer(self.module, data, idx, batch_size=4096, device="cpu", latent_only=True)["qz_m"]
+    z = infer(self.module, data, idx, batch_size=None if self.module.graph_encoder else 4096, device="cpu", latent_only=True)["qz_m"]
     return dict(latent=z.astype(np.float32), coords=check_spatial(adata, self.setup["spatial_key"])[idx].astype(np.float64))
 
 FULL_BATCH_MAX_CELLS = 50_000   # a full-batch preset (batch_size=None) trains in mini-batches above this many training cells
@@ -324,8 +326,14 @@ def train(self:SpatialVAE, max_epochs:int|None=None, # epochs at most (None: the
     train_indices = np.asarray(train_indices, dtype=np.int64)
     if len(train_indices) < 2:
         raise ValueError(f"training needs at least 2 cells; train_indices has {len(train_indices)} (adata has {n} observation(s))")
-    if bs is None and len(train_indices) > FULL_BATCH_MAX_CELLS: bs = LARGE_DATA_BATCH_SIZE   # full batch grows super-linearly
+    large = bs is None and len(train_indices) > FULL_BATCH_MAX_CELLS
+    if large: bs = LARGE_DATA_BATCH_SIZE                    # full batch grows super-linearly
     batch_size = n if bs is None else min(bs, n)
+    if self.arch["graph_encoder"] and batch_size < len(train_indices):
+        fix = (f"above FULL_BATCH_MAX_CELLS={FULL_BATCH_MAX_CELLS} training cells batch_size=None means mini-batches of {LARGE_DATA_BATCH_SIZE}, "
+               f"so pass batch_size=adata.n_obs ({n}) to keep one batch" if large else "pass batch_size=None (all cells in one batch)")
+        raise ValueError(f"graph_encoder=True encodes each cell together with its spatial neighbours, so every training cell must be in one batch; "
+                         f"got batch_size={batch_size} for {len(train_indices)} training cells: {fix}")
     self.is_trained = False; self.history = None            # before anything of the trained model changes
     if self.module.cls_heads or self.module.reg_head is not None: _fit_coord_stats(self, adata, train_indices)
     data = self.tensors(adata, with_graph=self.weights.uses_graph)
@@ -346,8 +354,8 @@ def train(self:SpatialVAE, max_epochs:int|None=None, # epochs at most (None: the
 def _infer(self, adata=None, indices=None, batch_size=4096, latent_only=False):
     _check_trained(self)
     adata = self.adata if adata is None else adata
-    return infer(self.module, self.tensors(adata), _positions(indices, adata.n_obs, "indices"), batch_size=batch_size, device="cpu",
-                 latent_only=latent_only)
+    return infer(self.module, self.tensors(adata), _positions(indices, adata.n_obs, "indices"), device="cpu", latent_only=latent_only,
+                 batch_size=None if self.module.graph_encoder else batch_size)   # graph encoder: every cell with all its neighbours, in one pass
 
 @patch
 def get_latent_representation(self:SpatialVAE, adata:ad.AnnData|None=None, # data (default: the training data)
@@ -413,14 +421,17 @@ def get_reconstruction(self:SpatialVAE, adata:ad.AnnData|None=None, # data (defa
 def get_loss(self:SpatialVAE, adata:ad.AnnData|None=None, # data (default: the training data)
              indices:np.ndarray|None=None, # cells (default: all)
             )->dict:
-    "Every loss part (unweighted) and the weighted total on `indices`, in eval mode with the final KL weight."
+    """Every loss part (unweighted) and the weighted total on `indices`, in eval mode with the final KL weight.
+
+    The graph term, and a graph encoder's neighbourhood, use the edges between the cells of `indices` (all edges by default)."""
     _check_trained(self)
     adata = self.adata if adata is None else adata
     data = self.tensors(adata, with_graph=self.weights.uses_graph)
     idx = np.arange(adata.n_obs) if indices is None else _positions(indices, adata.n_obs, "indices")
     g = restrict_graph(data.graph, idx) if data.graph is not None else None
     with torch.no_grad():
-        return epoch_pass(self.module.cpu(), data, idx, self.weights, 0, 4096, torch.device("cpu"), False, graph=g, final_kl=True)
+        return epoch_pass(self.module.cpu(), data, idx, self.weights, 0, max(4096, len(idx)) if self.module.graph_encoder else 4096,
+                          torch.device("cpu"), False, graph=g, final_kl=True)
 
 # %% ../nbs/04_api.ipynb #0c61fecb
 def embed(adata:ad.AnnData, # data with the model's features

@@ -12,7 +12,7 @@ from torch import nn
 import torch.nn.functional as F
 
 # %% auto #0
-__all__ = ['Dropout', 'set_dropout_rng', 'mlp', 'SpatialVAEModule']
+__all__ = ['Dropout', 'set_dropout_rng', 'mlp', 'GraphAttention', 'SpatialVAEModule']
 
 # %% ../nbs/01_model.ipynb #a3d0f1e1
 class Dropout(nn.Module):
@@ -58,16 +58,57 @@ def mlp(n_in:int, # input width
         dropout:float=0.1, # dropout after each block
         batch_norm:bool=True, # BatchNorm1d after each Linear
         negative_slope:float=0.01, # LeakyReLU slope
+        first:nn.Module|None=None, # used in place of the first block's Linear (e.g. a `GraphAttention`); None: a Linear
        )->nn.Sequential:
     "A stack of `Linear -> BatchNorm1d -> LeakyReLU -> Dropout` blocks; its output width is `hidden[-1]` (or `n_in` when empty)."
     layers, n = [], n_in
     for h in hidden:
-        layers += [nn.Linear(n, h)]
+        layers += [first if first is not None and not layers else nn.Linear(n, h)]
         if batch_norm: layers += [nn.BatchNorm1d(h)]
         layers += [nn.LeakyReLU(negative_slope)]
         if dropout > 0: layers += [Dropout(dropout)]
         n = h
     return nn.Sequential(*layers)
+
+# %% ../nbs/01_model.ipynb #4bcdd556
+class GraphAttention(nn.Module):
+    "One graph-attention layer (GAT): each target row is an attention-weighted mean of `W x` over itself and its neighbours."
+    def __init__(self, n_in:int, # input width
+                 n_out:int, # output width
+                 negative_slope:float=0.2, # LeakyReLU slope of the attention scores (GAT's 0.2)
+                ):
+        super().__init__()
+        self.lin = nn.Linear(n_in, n_out)
+        self.a_self, self.a_nbr = nn.Parameter(torch.empty(n_out)), nn.Parameter(torch.empty(n_out))
+        bound = math.sqrt(6 / (2 * n_out + 1))                # Glorot uniform of GAT's attention vector [a_self, a_nbr]
+        nn.init.uniform_(self.a_self, -bound, bound); nn.init.uniform_(self.a_nbr, -bound, bound)
+        self.negative_slope = float(negative_slope)
+
+    def extra_repr(self)->str: return f"{self.lin.in_features}, {self.lin.out_features}, negative_slope={self.negative_slope}"
+
+    def attention(self, x:torch.Tensor, # (rows, n_in): every row the neighbour positions point into
+                  neighbours:torch.Tensor, # long (targets, k), targets <= rows: positions in `x` of the neighbours of rows 0..targets-1, -1 = padding
+                 )->tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        "`W x` (rows, n_out), the attended positions (targets, 1 + k: the row itself, then its neighbours) and their weights (padding: 0)."
+        if neighbours.dim() != 2: raise ValueError(f"neighbours must be a (targets, k) table of positions, got shape {tuple(neighbours.shape)}")
+        n = neighbours.shape[0]
+        if n > x.shape[0]: raise ValueError(f"neighbours has {n} rows but x only {x.shape[0]}: x must hold every target row and every neighbour")
+        if neighbours.numel() and int(neighbours.max()) >= x.shape[0]:
+            raise ValueError(f"neighbours points at row {int(neighbours.max())} but x has {x.shape[0]} rows")
+        h = self.lin(x)
+        pos = torch.cat([torch.arange(n, device=x.device).unsqueeze(1), neighbours.to(device=x.device, dtype=torch.long)], 1)
+        valid = pos >= 0
+        pos = pos.clamp_min(0)                                # padding reads row 0, then gets weight exactly 0
+        e = F.leaky_relu((h[:n] @ self.a_self).unsqueeze(1) + (h @ self.a_nbr)[pos], self.negative_slope)
+        return h, pos, torch.softmax(e.masked_fill(~valid, float("-inf")), 1)
+
+    def forward(self, x:torch.Tensor, # (rows, n_in)
+                neighbours:torch.Tensor, # long (targets, k) positions in `x`, -1 = padding
+               )->torch.Tensor:
+        "(targets, n_out): for each target row, the attention-weighted mean of `W x` over the row and its neighbours."
+        h, pos, alpha = self.attention(x, neighbours)
+        return (alpha.unsqueeze(-1) * h[pos]).sum(1)
+
 
 # %% ../nbs/01_model.ipynb #83916360
 class SpatialVAEModule(nn.Module):
@@ -84,17 +125,22 @@ class SpatialVAEModule(nn.Module):
                  n_coord_dims:int=0, # axes predicted by the regression head (0: no head)
                  head_hidden:Sequence[int]=(), # hidden widths inside each coordinate head
                  negative_slope:float=0.01, # LeakyReLU slope of encoder and decoder
+                 graph_encoder:bool=False, # first encoder layer: graph attention over each cell's spatial neighbours (STAGATE), not a Linear
                 ):
         super().__init__()
         if int(n_input) <= 0: raise ValueError(f"n_input must be > 0, got {n_input!r}")
         if int(n_latent) <= 0: raise ValueError(f"n_latent must be > 0, got {n_latent!r}")
         if likelihood not in ("gaussian", "nb"): raise ValueError(f"likelihood must be 'gaussian' or 'nb', got {likelihood!r}")
         if not 0 <= dropout < 1: raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
+        if not isinstance(graph_encoder, (bool, np.bool_)): raise TypeError(f"graph_encoder must be True or False, got {graph_encoder!r}")
         self.n_input, self.n_latent, self.likelihood, self.mask_input = int(n_input), int(n_latent), likelihood, bool(mask_input)
         hidden = tuple(int(h) for h in hidden)
         decoder_hidden = tuple(reversed(hidden)) if decoder_hidden is None else tuple(int(h) for h in decoder_hidden)
         n_enc_in = self.n_input * (2 if self.mask_input else 1)
-        self.encoder = mlp(n_enc_in, hidden, dropout, negative_slope=negative_slope)
+        self.graph_encoder = bool(graph_encoder)
+        if self.graph_encoder and not hidden: raise ValueError("graph_encoder=True needs at least one hidden layer (hidden=(256, 128), ...): the first is the graph attention")
+        first = GraphAttention(n_enc_in, hidden[0]) if self.graph_encoder else None
+        self.encoder = mlp(n_enc_in, hidden, dropout, negative_slope=negative_slope, first=first)
         n_h = hidden[-1] if hidden else n_enc_in
         self.z_mean, self.z_logvar = nn.Linear(n_h, self.n_latent), nn.Linear(n_h, self.n_latent)
         self.decoder = mlp(self.n_latent, decoder_hidden, dropout, negative_slope=negative_slope)
@@ -110,14 +156,20 @@ class SpatialVAEModule(nn.Module):
 
     def encode(self, x:torch.Tensor, # (cells, features); NaN allowed where `mask` is False
                mask:torch.Tensor|None=None, # bool (cells, features), True = observed
+               neighbours:torch.Tensor|None=None, # long (cells, k) positions in `x` of each cell's neighbours, -1 = padding; needed (only) with `graph_encoder`
               )->tuple[torch.Tensor, torch.Tensor]:
         "Posterior mean and log-variance of `z`."
+        if self.graph_encoder:
+            if neighbours is None: raise ValueError("this module has graph_encoder=True: encode/forward need neighbours, a (cells, k) table of "
+                                                    "positions in x (spatial_vae.train.neighbour_table(graph)), -1 = padding")
+            if neighbours.shape[0] != x.shape[0]: raise ValueError(f"neighbours has {neighbours.shape[0]} rows, x {x.shape[0]}: one row of neighbours per cell of x")
+        elif neighbours is not None: raise ValueError("neighbours were given but this module has graph_encoder=False; build it with graph_encoder=True")
         if mask is not None: x = torch.where(mask, x, torch.zeros((), dtype=x.dtype, device=x.device))
         if self.likelihood == "nb": x = torch.log1p(x)
         if self.mask_input:
             m = torch.ones_like(x) if mask is None else mask.to(x.dtype)
             x = torch.cat([x, m], 1)
-        h = self.encoder(x)
+        h = self.encoder[1:](self.encoder[0](x, neighbours)) if self.graph_encoder else self.encoder(x)
         return self.z_mean(h), self.z_logvar(h).clamp(-15, 15)
 
     def decode(self, z:torch.Tensor, # latent (cells, n_latent)
@@ -134,9 +186,10 @@ class SpatialVAEModule(nn.Module):
                 library:torch.Tensor|None=None, # (cells, 1) library sizes ("nb" only); None: row sums of x
                 sample:bool|None=None, # draw z ~ q(z|x); default: only in training mode
                 n_decode:int|None=None, # decode (and run heads on) only the first `n_decode` rows; all are encoded
+                neighbours:torch.Tensor|None=None, # long (cells, k) neighbour positions in `x` (-1 = padding), for `graph_encoder` only
                )->dict:
         "Encode, sample, decode and run the coordinate heads; returns a dict of tensors."
-        qz_m, qz_logv = self.encode(x, mask)
+        qz_m, qz_logv = self.encode(x, mask, neighbours)
         sample = self.training if sample is None else sample
         z = qz_m + torch.randn_like(qz_m) * torch.exp(0.5 * qz_logv) if sample else qz_m
         if n_decode is not None:

@@ -5,13 +5,14 @@
 # %% ../nbs/02b_presets.ipynb #17b29787
 from __future__ import annotations
 from dataclasses import dataclass, field, fields, replace, asdict
+import numpy as np
 from .losses import LossWeights
 
 # %% auto #0
 __all__ = ['ARCH_FIELDS', 'TRAIN_FIELDS', 'COORDINATE_METHODS', 'PRESETS', 'Preset', 'get_preset', 'presets_table']
 
 # %% ../nbs/02b_presets.ipynb #9e2b4a25
-ARCH_FIELDS = ("hidden", "decoder_hidden", "n_latent", "dropout", "negative_slope")
+ARCH_FIELDS = ("hidden", "decoder_hidden", "n_latent", "dropout", "negative_slope", "graph_encoder")
 TRAIN_FIELDS = ("max_epochs", "batch_size", "lr", "validation_fraction", "patience", "n_neighbours")
 
 @dataclass(frozen=True)
@@ -24,6 +25,7 @@ class Preset:
     n_latent:int=32 # latent dimensions
     dropout:float=0.1 # dropout in every block
     negative_slope:float=0.01 # LeakyReLU slope
+    graph_encoder:bool=False # the encoder's first layer attends over each cell's spatial neighbours (STAGATE's graph attention; full batch only)
     weights:LossWeights=field(default_factory=LossWeights) # loss weights
     max_epochs:int=100 # epochs at most
     batch_size:int|None=256 # cells per mini-batch (None: all cells in one batch)
@@ -58,6 +60,9 @@ def _check_value(k, v):
         if not all(float(h).is_integer() and h > 0 for h in v): raise ValueError(f"{k} must be positive integers, got {v!r}")
         return tuple(int(h) for h in v)
     if k == "coordinate_neighbors" and v < 1: raise ValueError(f"coordinate_neighbors must be >= 1, got {v!r}")
+    if k == "graph_encoder":
+        if not isinstance(v, (bool, np.bool_)): raise TypeError(f"graph_encoder must be True or False, got {v!r}")
+        return bool(v)
     return int(v) if (k in _INT_FIELDS and v is not None) else v
 
 def _updated(self, **overrides)->Preset:

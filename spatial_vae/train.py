@@ -5,7 +5,7 @@
 # %% ../nbs/03_train.ipynb #6dd86d49
 from __future__ import annotations
 import hashlib, os, time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 import numpy as np, pandas as pd
 import scipy.sparse as sp
@@ -16,8 +16,8 @@ from .model import SpatialVAEModule, set_dropout_rng
 from .losses import LossWeights, total_loss, kl_weight
 
 # %% auto #0
-__all__ = ['CHECKPOINT', 'resolve_device', 'SpatialTensors', 'restrict_graph', 'sample_edges', 'epoch_pass', 'fit',
-           'save_checkpoint', 'load_checkpoint', 'infer']
+__all__ = ['CHECKPOINT', 'resolve_device', 'SpatialTensors', 'restrict_graph', 'sample_edges', 'neighbour_table',
+           'local_neighbours', 'epoch_pass', 'fit', 'save_checkpoint', 'load_checkpoint', 'infer']
 
 # %% ../nbs/03_train.ipynb #5cd810fb
 def resolve_device(device:str|torch.device="auto", # "auto" (CUDA when available, else CPU), "cpu", "cuda", "cuda:1", ...
@@ -39,6 +39,7 @@ class SpatialTensors:
     coords:torch.Tensor|None=None # standardised coordinates (cells, axes), NaN = unknown
     classes:torch.Tensor|None=None # long (cells, axes) class targets, -100 = unknown
     graph:sp.csr_matrix|None=None # (cells, cells) spatial graph, symmetric, weights > 0
+    neighbours:torch.Tensor|None=None # long (cells, k) positions of each cell's graph neighbours, -1 = padding (`neighbour_table(graph)`; for `graph_encoder`)
 
     @property
     def n_obs(self): return self.x.shape[0]
@@ -46,7 +47,7 @@ class SpatialTensors:
     def to(self, device:torch.device)->SpatialTensors:
         "A copy with every tensor on `device`."
         mv = lambda t: None if t is None else t.to(device)
-        return SpatialTensors(mv(self.x), mv(self.mask), mv(self.library), mv(self.coords), mv(self.classes), self.graph)
+        return SpatialTensors(mv(self.x), mv(self.mask), mv(self.library), mv(self.coords), mv(self.classes), self.graph, mv(self.neighbours))
 
     def order(self, idx:np.ndarray, gen:torch.Generator)->np.ndarray:
         "`idx` shuffled with `gen` (the order of a training epoch)."
@@ -84,6 +85,42 @@ def sample_edges(graph:sp.csr_matrix, # restricted graph
         row, col, w = row[keep], col[keep], w[keep]
     return row.astype(np.int64), col.astype(np.int64), w
 
+# %% ../nbs/03_train.ipynb #fb3adb89
+def neighbour_table(graph:sp.spmatrix, # (cells, cells) adjacency; nonzero = edge (row i: the neighbours of i), the diagonal is ignored
+                   )->torch.Tensor:
+    "Each cell's graph neighbours as a long (cells, max degree) tensor of positions, -1 padded (what `GraphAttention` reads)."
+    g = sp.coo_matrix(graph)
+    keep = (g.row != g.col) & (g.data != 0)
+    g = sp.csr_matrix((np.ones(int(keep.sum()), np.int8), (g.row[keep], g.col[keep])), shape=g.shape)   # sorted, duplicates summed
+    deg = np.diff(g.indptr)
+    out = np.full((g.shape[0], int(deg.max()) if len(deg) else 0), -1, dtype=np.int64)
+    out[np.repeat(np.arange(g.shape[0]), deg), np.arange(len(g.indices)) - np.repeat(g.indptr[:-1], deg)] = g.indices
+    return torch.from_numpy(out)
+
+def local_neighbours(neighbours:torch.Tensor, # long (cells, k) neighbour positions over the whole data (`SpatialTensors.neighbours`), -1 = padding
+                     rows:torch.Tensor, # long: the cells encoded together, in the order they are encoded
+                    )->torch.Tensor:
+    "The neighbours of `rows` as positions in `rows`; a neighbour outside `rows` becomes -1 (the edges of `restrict_graph(graph, rows)`)."
+    pos = torch.full((neighbours.shape[0],), -1, dtype=torch.long, device=rows.device)
+    pos[rows] = torch.arange(len(rows), device=rows.device)
+    nb = neighbours[rows]
+    return torch.where(nb >= 0, pos[nb.clamp_min(0)], nb)
+
+def _neighbours(data)->torch.Tensor:
+    "`data.neighbours`, else the table of `data.graph`; an error naming the fix when there is neither."
+    nb = getattr(data, "neighbours", None)
+    if nb is not None: return nb
+    if getattr(data, "graph", None) is None:
+        raise ValueError("the module has graph_encoder=True but the data have no spatial graph: pass SpatialTensors(..., graph=G) "
+                         "(or neighbours=neighbour_table(G))")
+    return neighbour_table(data.graph)
+
+def _one_batch_error(n:int, batch_size)->ValueError:
+    return ValueError(f"graph_encoder=True encodes each cell together with its spatial neighbours, so all {n} cells must be in one batch, "
+                      f"got batch_size={batch_size}: pass batch_size=None to SpatialVAE.train (all cells in one batch, as the 'domains' preset does), "
+                      f"or batch_size >= {n} here")
+
+
 # %% ../nbs/03_train.ipynb #c37fab37
 def _graph_batch(graph:sp.csr_matrix, b:np.ndarray, n_neighbours, rng, pos:np.ndarray):
     "Rows to encode (the batch, then neighbours outside it) and the sampled edges as positions in those rows."
@@ -103,9 +140,15 @@ def epoch_pass(module, data, idx, weights, epoch, batch_size, device, train, opt
     `shuffle` (default: `train`) permutes `idx` with `gen` first (`data.order`). `cache`, a dict kept by the caller across
     epochs, stores the prepared batches (rows and graph edges) when they are the same every epoch (no shuffling, all edges).
     `shard=(rank, world)` keeps this process's share of every mini-batch (`b[rank::world]`, see `spatial_vae.distributed`),
-    and `reduce(sums, n)` combines the sums of all processes before the means are taken.
+    and `reduce(sums, n)` combines the sums of all processes before the means are taken. A module with `graph_encoder`
+    gets, for the rows it encodes, their neighbours among those rows (`local_neighbours`); `idx` must then fit one batch.
     """
     module.train(train)
+    genc = getattr(getattr(module, "module", module), "graph_encoder", False)   # `module` may be wrapped by DDP
+    if genc:
+        if shard is not None: raise ValueError("graph_encoder=True cannot train distributed (every cell needs its neighbours in its own batch); train in one process")
+        if len(idx) > batch_size: raise _one_batch_error(len(idx), batch_size)
+        nbrs = _neighbours(data)
     shuffle = train if shuffle is None else shuffle
     if shuffle: idx = data.order(idx, gen)
     use_graph = graph is not None and weights.uses_graph
@@ -130,12 +173,14 @@ def epoch_pass(module, data, idx, weights, epoch, batch_size, device, train, opt
                 rows, r, vpos, w = _graph_batch(graph, b, n_neighbours, rng, pos)
                 edges = tuple(torch.as_tensor(a, device=device) for a in (r, vpos, w))
             else: rows, edges = b, None
-            prep = (data.batch(torch.as_tensor(rows, device=device)), edges)
+            rt = torch.as_tensor(rows, device=device)
+            prep = (data.batch(rt), edges, local_neighbours(nbrs, rt) if genc else None)
             if reusable: cache[s] = prep
-        bt, edges = prep
+        bt, edges, nbr = prep
+        kw = {} if nbr is None else dict(neighbours=nbr)
         with torch.set_grad_enabled(train), torch.autocast(device.type, enabled=use_amp):
             if edges is not None:
-                out = module(bt["x"], bt["mask"], bt["library"], n_decode=len(b))
+                out = module(bt["x"], bt["mask"], bt["library"], n_decode=len(b), **kw)
                 zall = out["qz_m_all"]
                 gz = (zall.index_select(0, edges[0]), zall.index_select(0, edges[1]), edges[2])   # backward: index_add, not a sorted index_put
                 if weights.contrast > 0:                     # one random encoded row per edge: the negatives
@@ -145,7 +190,7 @@ def epoch_pass(module, data, idx, weights, epoch, batch_size, device, train, opt
                 batch = {k: (v[:len(b)] if v is not None else None) for k, v in bt.items()}
             else:
                 batch, gz, nz = bt, None, None
-                out = module(bt["x"], bt["mask"], bt["library"])
+                out = module(bt["x"], bt["mask"], bt["library"], **kw)
             parts = total_loss(out, batch, weights, ep, gz, nz)
         if train:
             opt.zero_grad(set_to_none=True)
@@ -227,6 +272,11 @@ def _fit(module, data, train_idx, val_idx, weights, max_epochs, batch_size, lr, 
     if len(train_idx) < 2 * world: raise ValueError(f"train_idx must hold at least {2 * world} cells (2 per process), got {len(train_idx)}")
     if checkpoint_dir is not None and not isinstance(data.x, torch.Tensor):
         raise ValueError("checkpoint_dir needs in-memory data (SpatialTensors); backed data cannot be fingerprinted, pass checkpoint_dir=None")
+    genc = getattr(module, "graph_encoder", False)
+    if genc:                                                 # one batch of every training cell, in memory, in one process
+        if batch_size < len(train_idx): raise _one_batch_error(len(train_idx), batch_size)
+        if not isinstance(data, SpatialTensors): raise ValueError("graph_encoder=True needs in-memory data (SpatialTensors), not backed data")
+        if dd is not None: raise ValueError("graph_encoder=True cannot train distributed (every cell needs its neighbours in its own batch); train in one process")
     set_seed(seed)
     gen = torch.Generator().manual_seed(seed)                # the same on every process: the same batches, split into shares
     rngs = dict(edges=np.random.default_rng(seed), dropout=np.random.default_rng([seed, 1]))
@@ -234,6 +284,7 @@ def _fit(module, data, train_idx, val_idx, weights, max_epochs, batch_size, lr, 
         torch.manual_seed(int(np.random.SeedSequence([seed, rank]).generate_state(1)[0]))
         rngs = dict(edges=np.random.default_rng([seed, 0, rank]), dropout=np.random.default_rng([seed, 1, rank]))
     module.to(dev); data = data.to(dev)
+    if genc and data.neighbours is None: data = replace(data, neighbours=_neighbours(data).to(dev))   # built once, not every epoch
     g_tr = restrict_graph(data.graph, train_idx) if data.graph is not None and weights.uses_graph else None
     g_va = restrict_graph(data.graph, val_idx) if g_tr is not None and val_idx is not None else None
     opt = _optimizer(optimizer, module.parameters(), lr, weight_decay, dev)
@@ -278,7 +329,7 @@ def _fit(module, data, train_idx, val_idx, weights, max_epochs, batch_size, lr, 
             row = dict(epoch=epoch, lr=opt.param_groups[0]["lr"], kl_weight=kl_weight(epoch, weights.beta, weights.kl_warmup))
             row.update({f"train_{k}": v for k, v in tr.items()})
             if val_idx is not None:
-                ev = epoch_pass(module, data, val_idx, weights, epoch, 4096, dev, False, n_neighbours=None, graph=g_va,
+                ev = epoch_pass(module, data, val_idx, weights, epoch, max(4096, len(val_idx)) if genc else 4096, dev, False, n_neighbours=None, graph=g_va,
                                 rng=np.random.default_rng(seed), final_kl=True, cache=caches["val"], **share)
                 row.update({f"val_{k}": v for k, v in ev.items()})
             else: ev = tr                                   # no validation cells: monitor the training loss
@@ -368,21 +419,32 @@ def _clean_stale(folder:Path):
 def infer(module:SpatialVAEModule, # a trained module
           data:SpatialTensors, # whole-data tensors
           idx:np.ndarray|None=None, # cells (default: all)
-          batch_size:int=4096, # cells per forward pass
+          batch_size:int|None=4096, # cells per forward pass (None: all in one)
           device:str|torch.device="auto", # where to run
           latent_only:bool=False, # only qz_m and qz_logv: run the encoder alone, not the decoder and heads
          )->dict:
-    "Eval-mode outputs for the cells `idx`: qz_m, qz_logv, px, and coords / cls_logits when the module has heads."
+    """Eval-mode outputs for the cells `idx`: qz_m, qz_logv, px, and coords / cls_logits when the module has heads.
+
+    A module with `graph_encoder` encodes every cell of `data` in one pass, each with all its graph neighbours, and
+    returns the rows `idx` (so `batch_size` must be None or at least `data.n_obs`)."""
     dev = resolve_device(device); module.to(dev).eval()
     idx = np.arange(data.n_obs) if idx is None else np.asarray(idx, dtype=np.int64)
     if len(idx) == 0: raise ValueError("idx is empty: there are no cells to run the model on (check the split's test cells)")
+    genc = getattr(module, "graph_encoder", False)
+    step = data.n_obs if batch_size is None else batch_size
+    if genc:
+        if step < data.n_obs: raise ValueError(f"graph_encoder=True encodes every cell with its neighbours in one pass: pass batch_size=None "
+                                               f"(or >= {data.n_obs}), got batch_size={batch_size}")
+        kw, batches = dict(neighbours=_neighbours(data).to(dev)), [np.arange(data.n_obs)]   # all rows: their positions are their indices
+    else: kw, batches = {}, [idx[s:s + step] for s in range(0, len(idx), step)]
     outs = []
-    for s in range(0, len(idx), batch_size):
-        b = data.batch(torch.as_tensor(idx[s:s + batch_size])).copy()
+    for rows in batches:
+        b = data.batch(torch.as_tensor(rows)).copy()
         b = {k: (None if v is None else v.to(dev)) for k, v in b.items()}
-        if latent_only: o = dict(zip(("qz_m", "qz_logv"), module.encode(b["x"], b["mask"])))   # what forward computes first
-        else: o = module(b["x"], b["mask"], b["library"], sample=False)
+        if latent_only: o = dict(zip(("qz_m", "qz_logv"), module.encode(b["x"], b["mask"], **kw)))   # what forward computes first
+        else: o = module(b["x"], b["mask"], b["library"], sample=False, **kw)
         o = {k: ([t.float().cpu() for t in v] if isinstance(v, list) else v.float().cpu()) for k, v in o.items() if k != "z"}
+        if genc: o = {k: ([t[idx] for t in v] if isinstance(v, list) else v[idx]) for k, v in o.items()}   # the cells asked for
         outs.append(o)
     res = {}
     for k in outs[0]:
