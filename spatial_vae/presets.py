@@ -72,11 +72,7 @@ def _updated(self, **overrides)->Preset:
     bad = set(overrides) - own - wts
     if bad: raise TypeError(f"unknown setting(s) {sorted(bad)}; valid: {sorted(own | wts)}")
     mine = {k: _check_value(k, v) for k, v in overrides.items() if k in own}
-    w = {k: v for k, v in overrides.items() if k in wts}
-    for k in ("recon", "beta", "cls", "reg", "euclid", "graph", "contrast"):
-        if k in w and not (isinstance(w[k], (int, float)) and w[k] >= 0): raise ValueError(f"{k} must be a number >= 0, got {w[k]!r}")
-    if "contrast_temperature" in w and not (isinstance(w["contrast_temperature"], (int, float)) and w["contrast_temperature"] > 0):
-        raise ValueError(f"contrast_temperature must be a number > 0, got {w['contrast_temperature']!r}")
+    w = {k: v for k, v in overrides.items() if k in wts}             # `LossWeights` checks its own values
     return replace(self, **mine, weights=replace(self.weights, **w))
 
 Preset.updated = _updated
