@@ -598,12 +598,18 @@ def load(cls:SpatialVAE, path:str|Path, # folder written by `save`
         if unknown: raise ValueError(f"unknown setup arguments {sorted(unknown)}")
         if len(obj.feature_names) != obj.n_vars or obj.n_dims not in (2, 3) or s["likelihood"] not in ("gaussian", "nb") or len(s["n_classes"]) != obj.n_dims:
             raise ValueError("n_features, feature_names, n_dims, likelihood and n_classes disagree")
-        w = obj.weights
-        if w.reg > 0 or w.euclid > 0:
-            if not all(len(obj.coord_scaler[k]) == obj.n_dims for k in ("mean", "std")): raise ValueError("coord_scaler does not match n_dims")
-        if w.cls > 0:
-            ci = obj.class_info
+        for k in ("dropout", "negative_slope", "lr"):          # numbers the module and training read
+            v = getattr(obj.preset_settings, k)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v): raise ValueError(f"preset {k} is {v!r}, expected a number")
+        if (obj.coord_scaler is None) != (obj.class_info is None): raise ValueError("coord_scaler and class_info are written together; one is missing")
+        if obj.coord_scaler is not None:                   # read by every `tensors` call, heads or not
+            for k in ("mean", "std"):
+                a = np.asarray(obj.coord_scaler[k], dtype=float)
+                if a.shape != (obj.n_dims,) or not np.isfinite(a).all(): raise ValueError(f"coord_scaler {k} is not {obj.n_dims} finite numbers")
+        ci = obj.class_info
+        if ci is not None:
             if ci["kind"] not in ("grid", "quantile") or len(ci["n_classes"]) != obj.n_dims: raise ValueError("class_info does not match n_dims")
+            if not all(isinstance(c, int) and not isinstance(c, bool) and c > 0 for c in ci["n_classes"]): raise ValueError("class_info n_classes are not positive integers")
             for k in ("origin",) if ci["kind"] == "grid" else ("edges", "centres"): np.asarray(ci[k], dtype=float)
         obj._build()
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:
