@@ -99,7 +99,9 @@ class GraphAttention(nn.Module):
         pos = torch.cat([torch.arange(n, device=x.device).unsqueeze(1), neighbours.to(device=x.device, dtype=torch.long)], 1)
         valid = pos >= 0
         pos = pos.clamp_min(0)                                # padding reads row 0, then gets weight exactly 0
-        e = F.leaky_relu((h[:n] @ self.a_self).unsqueeze(1) + (h @ self.a_nbr)[pos], self.negative_slope)
+        flat = pos.reshape(-1)                                # gathers by index_select: its backward (index_add) sums in a fixed order,
+        e_nbr = (h @ self.a_nbr).index_select(0, flat).view(pos.shape)   # where h[pos]'s (accumulating index_put, threaded) does not: same seed, same bits
+        e = F.leaky_relu((h[:n] @ self.a_self).unsqueeze(1) + e_nbr, self.negative_slope)
         return h, pos, torch.softmax(e.masked_fill(~valid, float("-inf")), 1)
 
     def forward(self, x:torch.Tensor, # (rows, n_in)
@@ -107,7 +109,7 @@ class GraphAttention(nn.Module):
                )->torch.Tensor:
         "(targets, n_out): for each target row, the attention-weighted mean of `W x` over the row and its neighbours."
         h, pos, alpha = self.attention(x, neighbours)
-        return (alpha.unsqueeze(-1) * h[pos]).sum(1)
+        return (alpha.unsqueeze(-1) * h.index_select(0, pos.reshape(-1)).view(*pos.shape, h.shape[1])).sum(1)
 
 
 # %% ../nbs/01_model.ipynb #83916360
